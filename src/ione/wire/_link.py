@@ -155,6 +155,9 @@ class Link:
         self._failures: set[str] = set()
         self._current_welcome = b""
         self._outbound_lost_session = 0
+        #: Datagrams that passed authentication (handshakes included): an endpoint may trust the
+        #: source address of a datagram only when this grew while handling it.
+        self.authentic_datagrams = 0
 
     # ================================================================== sending
     def send_events(self, events: EventBlock, now_us: int) -> list[bytes]:
@@ -348,6 +351,7 @@ class Link:
                     raise
         if frame is None:
             raise BadFrame("auth", "no session key opens this frame")
+        self.authentic_datagrams += 1
         window = rx.window
         seq = frame.seq
         verdict = window.check(seq)
@@ -414,6 +418,7 @@ class Link:
     # ================================================================== handshake
     def _on_handshake(self, data: bytes, header: Header, now_us: int) -> list[LinkEvent]:
         frame = self._hs_in.open(data, header)
+        self.authentic_datagrams += 1
         welcome = frame.type is FrameType.WELCOME
         if welcome != self.config.initiator:
             raise BadFrame("flags", f"{frame.type.name} sent to the wrong side of the link")
@@ -482,6 +487,9 @@ class Link:
         rx.number = self._sessions
         self._c.outbound_frames_lost += self._outbound_lost_session
         self._outbound_lost_session = 0
+        #: Datagrams that passed authentication (handshakes included): an endpoint may trust the
+        #: source address of a datagram only when this grew while handling it.
+        self.authentic_datagrams = 0
         if len(self._rx) == 2:
             self._retire(self._rx.pop())
         self._rx.insert(0, rx)

@@ -1,0 +1,115 @@
+"""The ``ione`` command line: argument parsing only; the work happens in the layers below."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ione._time import ms_to_us, seconds_to_us
+from ione._version import __version__
+
+__all__ = ["main"]
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in 0 ... 1, got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ione",
+        description="ione, the Internet of Neuro-Electronics: link neurons, memristive synapses "
+        "and silicon neurons across labs in real time.",
+    )
+    parser.add_argument("--version", action="version", version=f"ione {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="two sites in two processes exchange authenticated spikes")
+    demo.add_argument("--duration", type=_positive, default=5.0, help="seconds of spikes (5)")
+    demo.add_argument("--rate", type=_positive, default=2000.0, help="spikes/s each way (2000)")
+    demo.add_argument("--drop", type=_fraction, default=0.01,
+                      help="fraction of event datagrams each side drops on purpose (0.01)")
+
+    keygen = sub.add_parser("keygen", help="write a new 32-byte link key file (mode 0600)")
+    keygen.add_argument("path", type=Path)
+    keygen.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    peer = sub.add_parser("wire-peer", help="run one end of a wire link (used by `ione demo`)")
+    peer.add_argument("--site", required=True)
+    peer.add_argument("--site-index", type=int, default=1)
+    peer.add_argument("--role", choices=["initiator", "responder"], required=True)
+    peer.add_argument("--bind", type=_address, required=True, help="HOST:PORT to listen on")
+    peer.add_argument("--peer", type=_address, help="HOST:PORT of the other end")
+    peer.add_argument("--key", type=Path, required=True, help="key file (see `ione keygen`)")
+    peer.add_argument("--link-id", type=int, default=1)
+    peer.add_argument("--duration", type=_positive, default=5.0)
+    peer.add_argument("--rate", type=_positive, default=2000.0)
+    peer.add_argument("--neurons", type=int, default=64)
+    peer.add_argument("--drop", type=_fraction, default=0.0)
+    peer.add_argument("--forged", type=int, default=0)
+    peer.add_argument("--clock-offset-ms", type=float, default=0.0)
+    peer.add_argument("--seed", type=int, default=0)
+    peer.add_argument("--join-timeout", type=_positive, default=10.0,
+                      help="seconds to wait for the peer before giving up (10)")
+    peer.add_argument("--stats-out", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    if args.command == "keygen":
+        from ione.wire.keys import KeyFileError, write_key_file
+
+        try:
+            write_key_file(args.path, overwrite=args.force)
+        except KeyFileError as exc:
+            print(f"ione keygen: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote a new link key to {args.path} (mode 0600); give the peer site a copy")
+        return 0
+    if args.command == "demo":
+        from ione.node.demo import run_demo
+
+        return run_demo(duration_s=args.duration, rate_hz=args.rate, drop=args.drop)
+    if args.command == "wire-peer":
+        from ione.node import wirepeer
+        from ione.wire.keys import KeyFileError
+
+        if args.role == "initiator" and args.peer is None:
+            print("ione wire-peer: the initiator needs --peer HOST:PORT", file=sys.stderr)
+            return 2
+        opts = wirepeer.PeerOptions(
+            site=args.site, site_index=args.site_index, initiator=args.role == "initiator",
+            bind=args.bind, peer=args.peer, key_file=args.key, link_id=args.link_id,
+            duration_us=seconds_to_us(args.duration), rate_hz=args.rate, neurons=args.neurons,
+            drop=args.drop, forged=args.forged, clock_offset_us=ms_to_us(args.clock_offset_ms),
+            seed=args.seed, stats_out=args.stats_out,
+            join_timeout_us=seconds_to_us(args.join_timeout),
+        )
+        try:
+            return wirepeer.main(opts)
+        except KeyFileError as exc:
+            print(f"ione wire-peer: {exc}", file=sys.stderr)
+            return 1
+    raise AssertionError(args.command)
