@@ -14,8 +14,9 @@ from ione.wire.keys import read_key_file
 
 
 def test_version_from_a_real_process() -> None:
-    out = subprocess.run([sys.executable, "-m", "ione", "--version"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ione", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == f"ione {ione.__version__}"
 
 
@@ -33,14 +34,27 @@ def test_keygen_writes_a_private_key_and_refuses_to_overwrite(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["wire-peer", "--site", "a", "--role", "initiator", "--bind", "127.0.0.1", "--key", "k"],
-         "expected HOST:PORT"),
+        (
+            [
+                "wire-peer",
+                "--site",
+                "a",
+                "--role",
+                "initiator",
+                "--bind",
+                "127.0.0.1",
+                "--key",
+                "k",
+            ],
+            "expected HOST:PORT",
+        ),
         (["demo", "--drop", "1.5"], "fraction"),
         (["demo", "--duration", "-1"], "positive"),
     ],
 )
-def test_bad_arguments_are_explained(argv: list[str], message: str,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_arguments_are_explained(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
@@ -48,14 +62,36 @@ def test_bad_arguments_are_explained(argv: list[str], message: str,
 
 
 def test_missing_key_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["wire-peer", "--site", "a", "--role", "responder", "--bind", "127.0.0.1:0",
-                 "--key", str(tmp_path / "none.key")])
+    code = main(
+        [
+            "wire-peer",
+            "--site",
+            "a",
+            "--role",
+            "responder",
+            "--bind",
+            "127.0.0.1:0",
+            "--key",
+            str(tmp_path / "none.key"),
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert "none.key" in err and "not found" in err
 
 
 def test_initiator_needs_a_peer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["wire-peer", "--site", "a", "--role", "initiator", "--bind", "127.0.0.1:0",
-                 "--key", str(tmp_path / "k")])
+    code = main(
+        [
+            "wire-peer",
+            "--site",
+            "a",
+            "--role",
+            "initiator",
+            "--bind",
+            "127.0.0.1:0",
+            "--key",
+            str(tmp_path / "k"),
+        ]
+    )
     assert code == 2 and "--peer" in capsys.readouterr().err

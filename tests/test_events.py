@@ -45,7 +45,7 @@ def test_addresses_hold_a_million_neurons_per_population() -> None:
     site, pop, neuron = split_key(keys)
     assert site.tolist() == [15, 15] and pop.tolist() == [255, 255]
     assert neuron.tolist() == [0, 2**20 - 1]
-    with pytest.raises(ValueError, match="neuron must be in 0 ... 1048575"):
+    with pytest.raises(ValueError, match=r"neuron must be in 0 \.\.\. 1048575"):
         make_key(0, 0, 2**20)
     with pytest.raises(ValueError, match="site"):
         make_key(16, 0, 0)

@@ -16,17 +16,43 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "ione"
 
 RANK = {
-    "_version": 0, "_time": 0, "events": 1,  # events may use _time's units, not the reverse
-    "wire": 2, "models": 2,
-    "culture": 3, "network": 3, "record": 3, "netem": 3,
+    "_version": 0,
+    "_time": 0,
+    "events": 1,  # events may use _time's units, not the reverse
+    "wire": 2,
+    "models": 2,
+    "culture": 3,
+    "network": 3,
+    "record": 3,
+    "netem": 3,
     "node": 4,
-    "report": 5, "cli": 5, "__main__": 5,
+    "report": 5,
+    "cli": 5,
+    "__main__": 6,  # `python -m ione` only calls the cli
 }
 PURE = {"wire", "models"}
-FORBIDDEN_MODULES = {"socket", "asyncio", "threading", "selectors", "multiprocessing",
-                     "subprocess", "concurrent"}
-CLOCK_FUNCS = {"time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns",
-               "process_time", "process_time_ns", "sleep", "clock_gettime", "clock_gettime_ns"}
+FORBIDDEN_MODULES = {
+    "socket",
+    "asyncio",
+    "threading",
+    "selectors",
+    "multiprocessing",
+    "subprocess",
+    "concurrent",
+}
+CLOCK_FUNCS = {
+    "time",
+    "time_ns",
+    "monotonic",
+    "monotonic_ns",
+    "perf_counter",
+    "perf_counter_ns",
+    "process_time",
+    "process_time_ns",
+    "sleep",
+    "clock_gettime",
+    "clock_gettime_ns",
+}
 DATETIME_CLOCKS = {"now", "utcnow", "today"}
 
 
@@ -71,7 +97,9 @@ def check_source(source: str, module: str, is_package: bool = False) -> list[str
                     if a.name in CLOCK_FUNCS:
                         problems.append(f"{module}: imports clock function time.{a.name}")
             if target == "datetime":
-                datetime_aliases.update(a.asname or a.name for a in node.names if a.name == "datetime")
+                datetime_aliases.update(
+                    a.asname or a.name for a in node.names if a.name == "datetime"
+                )
         for target in targets:
             top = target.split(".")[0]
             if me in PURE and top in FORBIDDEN_MODULES:
@@ -79,11 +107,16 @@ def check_source(source: str, module: str, is_package: bool = False) -> list[str
             if top == "ione" and me is not None:
                 other = unit_of(target)
                 if other is None:
-                    problems.append(f"{module}: imports the package root 'ione' (import the submodule)")
+                    problems.append(
+                        f"{module}: imports the package root 'ione' (import the submodule)"
+                    )
                 elif other not in RANK:
                     problems.append(f"{module}: imports unknown layer ione.{other}")
                 elif other != me and RANK[other] >= RANK[me]:
-                    problems.append(f"{module}: imports ione.{other} (layer {RANK[other]}) from layer {RANK[me]}")
+                    problems.append(
+                        f"{module}: imports ione.{other} (layer {RANK[other]}) "
+                        f"from layer {RANK[me]}"
+                    )
         if me in PURE and isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             if node.value.id in time_aliases and node.attr in CLOCK_FUNCS:
                 problems.append(f"{module}: reads the clock ({node.value.id}.{node.attr})")
@@ -91,8 +124,11 @@ def check_source(source: str, module: str, is_package: bool = False) -> list[str
                 problems.append(f"{module}: reads the clock ({node.value.id}.{node.attr})")
         if me in PURE and isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
             inner = node.value
-            if (isinstance(inner.value, ast.Name) and inner.value.id in datetime_aliases
-                    and node.attr in DATETIME_CLOCKS):
+            if (
+                isinstance(inner.value, ast.Name)
+                and inner.value.id in datetime_aliases
+                and node.attr in DATETIME_CLOCKS
+            ):
                 problems.append(f"{module}: reads the clock (datetime.{inner.attr}.{node.attr})")
     return problems
 
@@ -132,7 +168,11 @@ def test_the_source_tree_obeys_the_layers() -> None:
         ("ione.models.neuron", "import asyncio", "asyncio"),
         ("ione.wire._x", "from threading import Thread", "threading"),
         ("ione.wire._x", "import time\nt = time.monotonic()", "time.monotonic"),
-        ("ione.models.x", "import time as clock\nt = clock.perf_counter_ns()", "clock.perf_counter_ns"),
+        (
+            "ione.models.x",
+            "import time as clock\nt = clock.perf_counter_ns()",
+            "clock.perf_counter_ns",
+        ),
         ("ione.wire._x", "from time import time", "time.time"),
         ("ione.wire._x", "import datetime\nd = datetime.datetime.now()", "datetime.datetime.now"),
         ("ione.wire._x", "from ione.gadgets import x", "unknown layer"),
@@ -146,8 +186,14 @@ def test_the_checker_catches_violations(module: str, source: str, expected: str)
 @pytest.mark.parametrize(
     ("module", "source"),
     [
-        ("ione.node.site", "import asyncio\nimport time\nt = time.monotonic()\nfrom ione.wire import Link"),
-        ("ione.wire._link", "from ione.wire._frame import FrameCodec\nfrom ione.events import as_events"),
+        (
+            "ione.node.site",
+            "import asyncio\nimport time\nt = time.monotonic()\nfrom ione.wire import Link",
+        ),
+        (
+            "ione.wire._link",
+            "from ione.wire._frame import FrameCodec\nfrom ione.events import as_events",
+        ),
         ("ione.wire._link", "from ._frame import FrameCodec\nimport numpy"),
         ("ione.cli", "from ione.node import demo\nfrom ione.wire import keys"),
     ],

@@ -23,7 +23,7 @@ def test_seconds_and_milliseconds_round_half_away_from_zero() -> None:
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 1e300])
 def test_bad_values_are_rejected(bad: float) -> None:
-    with pytest.raises(ValueError, match="finite|range"):
+    with pytest.raises(ValueError, match=r"finite|range"):
         _time.seconds_to_us(bad)
     with pytest.raises(TypeError):
         _time.seconds_to_us(True)

@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "TICK_50US",
     "T_MAX_US",
     "T_MIN_US",
-    "TICK_50US",
     "US_PER_MS",
     "US_PER_S",
     "ms_to_us",

@@ -45,8 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="two sites in two processes exchange authenticated spikes")
     demo.add_argument("--duration", type=_positive, default=5.0, help="seconds of spikes (5)")
     demo.add_argument("--rate", type=_positive, default=2000.0, help="spikes/s each way (2000)")
-    demo.add_argument("--drop", type=_fraction, default=0.01,
-                      help="fraction of event datagrams each side drops on purpose (0.01)")
+    demo.add_argument(
+        "--drop",
+        type=_fraction,
+        default=0.01,
+        help="fraction of event datagrams each side drops on purpose (0.01)",
+    )
 
     keygen = sub.add_parser("keygen", help="write a new 32-byte link key file (mode 0600)")
     keygen.add_argument("path", type=Path)
@@ -67,8 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     peer.add_argument("--forged", type=int, default=0)
     peer.add_argument("--clock-offset-ms", type=float, default=0.0)
     peer.add_argument("--seed", type=int, default=0)
-    peer.add_argument("--join-timeout", type=_positive, default=10.0,
-                      help="seconds to wait for the peer before giving up (10)")
+    peer.add_argument(
+        "--join-timeout",
+        type=_positive,
+        default=10.0,
+        help="seconds to wait for the peer before giving up (10)",
+    )
     peer.add_argument("--stats-out", type=Path)
     return parser
 
@@ -100,11 +108,21 @@ def main(argv: list[str] | None = None) -> int:
             print("ione wire-peer: the initiator needs --peer HOST:PORT", file=sys.stderr)
             return 2
         opts = wirepeer.PeerOptions(
-            site=args.site, site_index=args.site_index, initiator=args.role == "initiator",
-            bind=args.bind, peer=args.peer, key_file=args.key, link_id=args.link_id,
-            duration_us=seconds_to_us(args.duration), rate_hz=args.rate, neurons=args.neurons,
-            drop=args.drop, forged=args.forged, clock_offset_us=ms_to_us(args.clock_offset_ms),
-            seed=args.seed, stats_out=args.stats_out,
+            site=args.site,
+            site_index=args.site_index,
+            initiator=args.role == "initiator",
+            bind=args.bind,
+            peer=args.peer,
+            key_file=args.key,
+            link_id=args.link_id,
+            duration_us=seconds_to_us(args.duration),
+            rate_hz=args.rate,
+            neurons=args.neurons,
+            drop=args.drop,
+            forged=args.forged,
+            clock_offset_us=ms_to_us(args.clock_offset_ms),
+            seed=args.seed,
+            stats_out=args.stats_out,
             join_timeout_us=seconds_to_us(args.join_timeout),
         )
         try:

@@ -133,9 +133,7 @@ def make_events(
     cols: list[npt.NDArray[np.generic]] = [t, k]
     if value is not None:
         cols.append(np.asarray(value, dtype=np.float32))
-    shaped = np.broadcast_arrays(*cols)
-    if shaped[0].ndim != 1:
-        shaped = [np.atleast_1d(c).ravel() for c in shaped]
+    shaped = [np.atleast_1d(c).ravel() for c in np.broadcast_arrays(*cols)]
     n = shaped[0].shape[0]
     if n and (shaped[0].min() < T_MIN_US or shaped[0].max() > T_MAX_US):
         raise ValueError("t_us outside the representable range of ±2**62 µs")
@@ -155,7 +153,9 @@ def as_events(block: object, *, what: str = "events") -> EventBlock:
     (field order and padding may differ; such arrays are converted).
     """
     if not isinstance(block, np.ndarray):
-        raise TypeError(f"{what} must be a numpy array of ione.events.EVENT_DTYPE, got {type(block).__name__}")
+        raise TypeError(
+            f"{what} must be a numpy array of ione.events.EVENT_DTYPE, got {type(block).__name__}"
+        )
     if block.dtype == EVENT_DTYPE:
         if block.ndim != 1:
             raise TypeError(f"{what} must be 1-D, got shape {block.shape}")
@@ -163,10 +163,14 @@ def as_events(block: object, *, what: str = "events") -> EventBlock:
     names = block.dtype.names or ()
     missing = [f for f in EVENT_DTYPE.names or () if f not in names]
     if missing:
-        raise TypeError(f"{what} has dtype {block.dtype}; missing field(s) {missing} of EVENT_DTYPE")
+        raise TypeError(
+            f"{what} has dtype {block.dtype}; missing field(s) {missing} of EVENT_DTYPE"
+        )
     for f in EVENT_DTYPE.names or ():
         if block.dtype[f] != EVENT_DTYPE[f]:
-            raise TypeError(f"{what} field {f!r} has dtype {block.dtype[f]}, expected {EVENT_DTYPE[f]}")
+            raise TypeError(
+                f"{what} field {f!r} has dtype {block.dtype[f]}, expected {EVENT_DTYPE[f]}"
+            )
     if block.ndim != 1:
         raise TypeError(f"{what} must be 1-D, got shape {block.shape}")
     out = np.empty(block.shape[0], dtype=EVENT_DTYPE)
@@ -186,7 +190,8 @@ def concat_events(blocks: Iterable[EventBlock]) -> EventBlock:
 def sort_events(block: EventBlock) -> EventBlock:
     """Return the block sorted by time, ties broken by key; equal (time, key) keep their order."""
     order = np.lexsort((block["key"], block["t_us"]))
-    return block[order]
+    out: EventBlock = block[order]
+    return out
 
 
 def is_time_sorted(block: EventBlock) -> bool:
@@ -204,7 +209,8 @@ def time_slice(block: EventBlock, start_us: int, stop_us: int) -> EventBlock:
     t = block["t_us"]
     lo = int(np.searchsorted(t, start_us, side="left"))
     hi = int(np.searchsorted(t, stop_us, side="left"))
-    return block[lo:max(lo, hi)]
+    out: EventBlock = block[lo : max(lo, hi)]
+    return out
 
 
 def make_key(
@@ -220,10 +226,15 @@ def make_key(
     s = np.asarray(site, dtype=np.int64)
     p = np.asarray(population, dtype=np.int64)
     n = np.asarray(neuron, dtype=np.int64)
-    for name, arr, bits in (("site", s, SITE_BITS), ("population", p, POPULATION_BITS),
-                            ("neuron", n, NEURON_BITS)):
+    for name, arr, bits in (
+        ("site", s, SITE_BITS),
+        ("population", p, POPULATION_BITS),
+        ("neuron", n, NEURON_BITS),
+    ):
         if arr.size and (arr.min() < 0 or arr.max() >= 1 << bits):
-            raise ValueError(f"{name} must be in 0 ... {(1 << bits) - 1}, got {arr.min()} ... {arr.max()}")
+            raise ValueError(
+                f"{name} must be in 0 ... {(1 << bits) - 1}, got {arr.min()} ... {arr.max()}"
+            )
     key = (s << _SITE_SHIFT) | (p << _POPULATION_SHIFT) | (n << _NEURON_SHIFT)
     return key.astype(np.uint32)
 
@@ -251,4 +262,3 @@ def split_key(
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
     """Split addresses into (site, population, neuron)."""
     return key_site(key), key_population(key), key_neuron(key)
-

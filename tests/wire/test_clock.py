@@ -8,8 +8,15 @@ import pytest
 from ione.wire import ClockEstimator, ClockSample
 
 
-def exchange(rng: np.random.Generator, t: float, offset0: float, drift: float,
-             d_out: float, d_back: float, jitter: float) -> ClockSample:
+def exchange(
+    rng: np.random.Generator,
+    t: float,
+    offset0: float,
+    drift: float,
+    d_out: float,
+    d_back: float,
+    jitter: float,
+) -> ClockSample:
     """One PING/PONG in true time t (µs); the peer's clock reads offset0 + (1 + drift) * t."""
     peer = lambda x: offset0 + (1 + drift) * x  # noqa: E731
     t1 = t

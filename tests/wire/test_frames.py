@@ -13,8 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from ione._time import T_MAX_US, T_MIN_US
 from ione.events import EVENT_DTYPE, make_events
-from ione.wire import DEFAULT_MTU, MIN_MTU, BadFrame, FrameCodec, FrameType
-from ione.wire import _codec
+from ione.wire import DEFAULT_MTU, MIN_MTU, BadFrame, FrameCodec, FrameType, _codec
 
 KEY = bytes(range(32))
 
@@ -48,7 +47,7 @@ def test_golden_spike_frame() -> None:
         "1409"  # zigzag(+10) = 20, zigzag(-5) = 9
         "05000e"  # key offsets 5, 0, 14
     )
-    nonce = bytes.fromhex("00000000" "0500000000000000")  # direction, 3 zero bytes, seq (LE u64)
+    nonce = bytes.fromhex("000000000500000000000000")  # direction, 3 zero bytes, seq (LE u64)
     expected = header + ChaCha20Poly1305(KEY).encrypt(nonce, body, header)
     frames = codec().seal_events(ev, 5)
     assert frames == [expected]
@@ -60,9 +59,12 @@ def test_golden_valued_frame_wide_fields_negative_time_high_sequence() -> None:
     ev = make_events([-5, 65531], [0xFFFFFFFF, 0], [1.5, -2.0])
     seq = (1 << 48) + 7
     header = bytes.fromhex(
-        "694f" "01" "01"
+        "694f"
+        "01"
+        "01"
         "03"  # flags: VALUES | DIRECTION
-        "03" "04030201"
+        "03"
+        "04030201"
         "070000000000"  # only the low 48 bits travel
         "fbffffffffffffff"  # base time -5 µs
         "0200"
@@ -71,10 +73,12 @@ def test_golden_valued_frame_wide_fields_negative_time_high_sequence() -> None:
     body = bytes.fromhex(
         "00000000"  # key base 0
         "000002"  # zigzag(65536) = 131072, 3 bytes LE
-        "ffffffff" "00000000"  # key offsets
-        "0000c03f" "000000c0"  # 1.5, -2.0 as float32 LE
+        "ffffffff"
+        "00000000"  # key offsets
+        "0000c03f"
+        "000000c0"  # 1.5, -2.0 as float32 LE
     )
-    nonce = bytes.fromhex("01000000" "0700000000000100")  # the full 64-bit sequence
+    nonce = bytes.fromhex("010000000700000000000100")  # the full 64-bit sequence
     expected = header + ChaCha20Poly1305(KEY).encrypt(nonce, body, header)
     assert codec(direction=1).seal_events(ev, seq) == [expected]
     opened = codec(direction=1).open(expected, seq=seq)
@@ -85,9 +89,8 @@ def test_golden_valued_frame_wide_fields_negative_time_high_sequence() -> None:
 
 def test_golden_control_frame() -> None:
     body = struct.pack("<I", 1)
-    header = bytes.fromhex("694f" "01" "04" "00" "03" "04030201" "2a0000000000"
-                           "7b00000000000000" "0000" "00")
-    nonce = bytes.fromhex("00000000" "2a00000000000000")
+    header = bytes.fromhex("694f01040003040302012a00000000007b00000000000000000000")
+    nonce = bytes.fromhex("000000002a00000000000000")
     expected = header + ChaCha20Poly1305(KEY).encrypt(nonce, body, header)
     assert codec().seal_control(FrameType.PING, 42, 123, body) == expected
     opened = codec().open(expected)
@@ -96,8 +99,13 @@ def test_golden_control_frame() -> None:
 
 # ------------------------------------------------------------------------- strategies
 @st.composite
-def event_blocks(draw: st.DrawFn, min_size: int = 1, max_size: int = 400,
-                 max_gap: int | None = None, values: bool = True) -> np.ndarray:
+def event_blocks(
+    draw: st.DrawFn,
+    min_size: int = 1,
+    max_size: int = 400,
+    max_gap: int | None = None,
+    values: bool = True,
+) -> np.ndarray:
     n = draw(st.integers(min_size, max_size))
     if max_gap is None:
         t = draw(hnp.arrays(np.int64, n, elements=st.integers(T_MIN_US, T_MAX_US)))
@@ -114,8 +122,12 @@ def event_blocks(draw: st.DrawFn, min_size: int = 1, max_size: int = 400,
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ev=event_blocks(), mtu=st.integers(MIN_MTU, 9000), seq=st.integers(0, 2**62),
-       direction=st.integers(0, 1))
+@given(
+    ev=event_blocks(),
+    mtu=st.integers(MIN_MTU, 9000),
+    seq=st.integers(0, 2**62),
+    direction=st.integers(0, 1),
+)
 def test_round_trip_any_block(ev: np.ndarray, mtu: int, seq: int, direction: int) -> None:
     frames = codec(direction).seal_events(ev, seq, mtu=mtu)
     assert all(len(f) <= mtu for f in frames)
@@ -142,8 +154,10 @@ def test_numba_kernels_equal_numpy_reference(ev: np.ndarray, with_values: bool, 
 
 
 @settings(max_examples=200, deadline=None)
-@given(ev=event_blocks(min_size=64, max_size=2000, max_gap=(1 << 23) - 1, values=False),
-       valued=st.booleans())
+@given(
+    ev=event_blocks(min_size=64, max_size=2000, max_gap=(1 << 23) - 1, values=False),
+    valued=st.booleans(),
+)
 def test_compactness_at_64_or_more_events(ev: np.ndarray, valued: bool) -> None:
     """≤ 8 B per spike-only and ≤ 12 B per valued event, header and tag included, for any keys
     and any times whose consecutive gaps stay under 2**23 µs (8.4 s)."""
@@ -182,13 +196,26 @@ def test_random_bytes_only_ever_raise_badframe(data: bytes) -> None:
 
 
 @settings(max_examples=3000, deadline=None)
-@given(ftype=st.integers(0, 255), flags=st.integers(0, 255), count=st.integers(0, 70000),
-       layout=st.integers(0, 255), rest=st.binary(max_size=300))
+@given(
+    ftype=st.integers(0, 255),
+    flags=st.integers(0, 255),
+    count=st.integers(0, 70000),
+    layout=st.integers(0, 255),
+    rest=st.binary(max_size=300),
+)
 def test_plausible_headers_with_garbage_only_raise_badframe(
     ftype: int, flags: int, count: int, layout: int, rest: bytes
 ) -> None:
-    data = (b"iO\x01" + bytes([ftype, flags, 3]) + (0x01020304).to_bytes(4, "little")
-            + bytes(6) + bytes(8) + (count & 0xFFFF).to_bytes(2, "little") + bytes([layout]) + rest)
+    data = (
+        b"iO\x01"
+        + bytes([ftype, flags, 3])
+        + (0x01020304).to_bytes(4, "little")
+        + bytes(6)
+        + bytes(8)
+        + (count & 0xFFFF).to_bytes(2, "little")
+        + bytes([layout])
+        + rest
+    )
     with pytest.raises(BadFrame):
         codec().open(data)
 
@@ -196,9 +223,15 @@ def test_plausible_headers_with_garbage_only_raise_badframe(
 @pytest.mark.parametrize("valued", [False, True])
 def test_every_single_bit_flip_is_rejected(valued: bool) -> None:
     rng = np.random.default_rng(7)
-    ev = make_events(np.sort(rng.integers(0, 10**6, 20)), rng.integers(0, 2**20, 20),
-                     rng.random(20) if valued else None)
-    for frame in (codec().seal_events(ev, 77)[0], codec().seal_control(FrameType.HEARTBEAT, 3, 9, bytes(32))):
+    ev = make_events(
+        np.sort(rng.integers(0, 10**6, 20)),
+        rng.integers(0, 2**20, 20),
+        rng.random(20) if valued else None,
+    )
+    for frame in (
+        codec().seal_events(ev, 77)[0],
+        codec().seal_control(FrameType.HEARTBEAT, 3, 9, bytes(32)),
+    ):
         rx = codec()
         for bit in range(len(frame) * 8):
             flipped = bytearray(frame)

@@ -47,7 +47,7 @@ def test_malformed_files_are_named(tmp_path: Path, content: str, message: str) -
 
 
 def test_missing_and_too_open_files(tmp_path: Path) -> None:
-    with pytest.raises(KeyFileError, match="not found.*ione keygen"):
+    with pytest.raises(KeyFileError, match=r"not found.*ione keygen"):
         read_key_file(tmp_path / "nope.key")
     path = tmp_path / "open.key"
     key = write_key_file(path)

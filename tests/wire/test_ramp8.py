@@ -24,15 +24,23 @@ GOLDEN = [
 
 
 @pytest.mark.parametrize(("hexbytes", "letter", "neuron", "code", "ticks"), GOLDEN)
-def test_golden_vectors_decode(hexbytes: str, letter: str, neuron: int, code: int, ticks: int) -> None:
+def test_golden_vectors_decode(
+    hexbytes: str, letter: str, neuron: int, code: int, ticks: int
+) -> None:
     rec = ramp8.decode(bytes.fromhex(hexbytes))
     assert rec.dtype == ramp8.RAMP8_DTYPE and rec.shape == (1,)
     assert chr(rec["partner"][0]) == letter
-    assert (int(rec["neuron"][0]), int(rec["code"][0]), int(rec["ticks"][0])) == (neuron, code, ticks)
+    assert (int(rec["neuron"][0]), int(rec["code"][0]), int(rec["ticks"][0])) == (
+        neuron,
+        code,
+        ticks,
+    )
 
 
 @pytest.mark.parametrize(("hexbytes", "letter", "neuron", "code", "ticks"), GOLDEN)
-def test_golden_vectors_encode(hexbytes: str, letter: str, neuron: int, code: int, ticks: int) -> None:
+def test_golden_vectors_encode(
+    hexbytes: str, letter: str, neuron: int, code: int, ticks: int
+) -> None:
     assert ramp8.encode(ramp8.records(letter, neuron, code, ticks)).hex() == hexbytes
 
 
@@ -46,12 +54,25 @@ def test_many_packets_at_once_and_field_types() -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("ADSR"), st.integers(0, 2**24 - 1), st.integers(0, 255),
-                          st.integers(0, 2**24 - 1)), max_size=50))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("ADSR"),
+            st.integers(0, 2**24 - 1),
+            st.integers(0, 255),
+            st.integers(0, 2**24 - 1),
+        ),
+        max_size=50,
+    )
+)
 def test_round_trip(packets: list[tuple[str, int, int, int]]) -> None:
     codes = [ord(p[0]) for p in packets]
-    rec = ramp8.records(np.array(codes, dtype=np.int64), [p[1] for p in packets],
-                        [p[2] for p in packets], [p[3] for p in packets])
+    rec = ramp8.records(
+        np.array(codes, dtype=np.int64),
+        [p[1] for p in packets],
+        [p[2] for p in packets],
+        [p[3] for p in packets],
+    )
     data = ramp8.encode(rec)
     assert len(data) == 8 * len(packets)
     assert ramp8.decode(data).tobytes() == rec.tobytes()
@@ -60,19 +81,19 @@ def test_round_trip(packets: list[tuple[str, int, int, int]]) -> None:
 @settings(max_examples=2000, deadline=None)
 @given(st.binary(max_size=80))
 def test_random_bytes_decode_or_raise_badframe(data: bytes) -> None:
-    try:
-        rec = ramp8.decode(data)
-    except BadFrame as exc:
-        assert exc.reason == "ramp8"
+    if len(data) % 8 or not set(data[::8]) <= {65, 68, 82, 83}:
+        with pytest.raises(BadFrame) as info:
+            ramp8.decode(data)
+        assert info.value.reason == "ramp8"
     else:
-        assert len(data) % 8 == 0 and ramp8.encode(rec) == data
+        assert ramp8.encode(ramp8.decode(data)) == data
 
 
 def test_bad_length_and_unknown_partner_raise_badframe() -> None:
     with pytest.raises(BadFrame, match="8-byte"):
         ramp8.decode(bytes(7))
     with pytest.raises(BadFrame, match="partner code 0x5a in packet 1"):
-        ramp8.decode(bytes.fromhex("4100003f000000c8" "5a00000000000000"))
+        ramp8.decode(bytes.fromhex("4100003f000000c85a00000000000000"))
 
 
 def test_encode_refuses_what_does_not_fit_unless_asked_to_wrap() -> None:
@@ -100,7 +121,7 @@ def test_unwrap_20_bit_hub_time() -> None:
     wrapped = true % (1 << 20)
     assert np.array_equal(ramp8.unwrap_ticks(wrapped, 20), true)
     assert np.array_equal(ramp8.unwrap_ticks(true % (1 << 24), 24), true)
-    with pytest.raises(ValueError, match="0 ... "):
+    with pytest.raises(ValueError, match=r"0 \.\.\. "):
         ramp8.unwrap_ticks([1 << 20], 20)
 
 
@@ -129,7 +150,7 @@ def test_silicon_delta_stream_is_the_master_clock_without_drift() -> None:
 
 
 def test_biology_reports_are_placed_at_reference_plus_latency() -> None:
-    rec = ramp8.decode(bytes.fromhex("4400000501000014" "4400000200000000"))
+    rec = ramp8.decode(bytes.fromhex("44000005010000144400000200000000"))
     ev = ramp8.biology_to_events(rec, [1_000_000, 2_000_000])
     assert ev["t_us"].tolist() == [1_001_000, 2_000_000]
     assert ev["value"].tolist() == [1.0, 0.0] and ev["key"].tolist() == [5, 2]

@@ -21,6 +21,7 @@ import numpy as np
 from ione.events import KeyRange, make_events, make_key
 from ione.node._endpoint import Address, LinkEndpoint, kernel_drops, monotonic_us
 from ione.wire import (
+    ClockEstimate,
     ClockUpdated,
     EventsReceived,
     Link,
@@ -59,6 +60,14 @@ class PeerOptions:
     stats_out: Path | None = None
 
 
+@dataclass
+class _Seen:
+    events: int = 0
+    clock: ClockEstimate | None = None
+    failed: str | None = None
+    bye: str | None = None
+
+
 class _DroppingEndpoint(LinkEndpoint):
     """Drops a seeded fraction of outgoing EVENTS datagrams and counts them exactly."""
 
@@ -85,24 +94,26 @@ async def run_peer(opts: PeerOptions) -> dict[str, Any]:
     key = read_key_file(opts.key_file)
     rng = np.random.default_rng(opts.seed)
     config = LinkConfig(
-        opts.site, opts.link_id, opts.initiator,
+        opts.site,
+        opts.link_id,
+        opts.initiator,
         ranges=(KeyRange.population(opts.site_index, 0),),
     )
     link = Link(config, key)
     joined = asyncio.Event()
-    received = {"events": 0, "clock": None, "failed": None, "bye": None}
+    seen = _Seen()
 
     def on_event(ev: LinkEvent) -> None:
         if isinstance(ev, EventsReceived):
-            received["events"] += ev.events.shape[0]
+            seen.events += ev.events.shape[0]
         elif isinstance(ev, PeerJoined):
             joined.set()
         elif isinstance(ev, ClockUpdated):
-            received["clock"] = ev.estimate
+            seen.clock = ev.estimate
         elif isinstance(ev, LinkFailed):
-            received["failed"] = ev.reason
+            seen.failed = ev.reason
         elif isinstance(ev, PeerClosed):
-            received["bye"] = ev.reason
+            seen.bye = ev.reason
 
     def clock() -> int:
         return monotonic_us() + opts.clock_offset_us
@@ -135,15 +146,17 @@ async def run_peer(opts: PeerOptions) -> dict[str, Any]:
         st = link.statistics()
         hint = ""
         if st.auth_failed:
-            hint = (f"; {st.auth_failed} datagram(s) failed authentication: "
-                    "do both sites use the same key file?")
+            hint = (
+                f"; {st.auth_failed} datagram(s) failed authentication: "
+                "do both sites use the same key file?"
+            )
         elif st.malformed:
             hint = f"; {st.malformed} malformed datagram(s): {st.rejected_by_reason}"
         raise PeerError(
             f"{opts.site}: no answer from the peer within {opts.join_timeout_us / 1e6:g} s{hint}"
         )
     st = link.statistics()
-    est = received["clock"]
+    est = seen.clock
     report: dict[str, Any] = {
         "site": opts.site,
         "role": "initiator" if opts.initiator else "responder",
@@ -152,7 +165,8 @@ async def run_peer(opts: PeerOptions) -> dict[str, Any]:
         "forged_sent": counters["forged"],
         "late_ticks": counters["late_ticks"],
         "true_clock_offset_us": opts.clock_offset_us,
-        "link_failed": received["failed"],
+        "link_failed": seen.failed,
+        "peer_said": seen.bye,
         "statistics": {k: (v.value if hasattr(v, "value") else v) for k, v in asdict(st).items()},
         "clock": None if est is None else asdict(est),
         "endpoint": asdict(endpoint.statistics()),
@@ -164,7 +178,10 @@ async def run_peer(opts: PeerOptions) -> dict[str, Any]:
 
 
 async def _exchange(
-    opts: PeerOptions, endpoint: LinkEndpoint, clock: Any, rng: np.random.Generator,
+    opts: PeerOptions,
+    endpoint: LinkEndpoint,
+    clock: Any,
+    rng: np.random.Generator,
     counters: dict[str, int],
 ) -> None:
     """Send Poisson spikes in 1 ms ticks for the configured duration, paced to the clock."""

@@ -1,7 +1,7 @@
 """Clock offset between two sites, with a guaranteed error bound, from NTP-style exchanges.
 
-A PING leaves at local time ``t1``, reaches the peer at peer time ``t2``; the PONG leaves the peer at
-``t3`` and arrives at local ``t4``. With ``offset = peer clock - local clock``::
+A PING leaves at local time ``t1``, reaches the peer at peer time ``t2``; the PONG leaves the
+peer at ``t3`` and arrives at local ``t4``. With ``offset = peer clock - local clock``::
 
     theta = ((t2 - t1) + (t3 - t4)) / 2        delta = (t4 - t1) - (t3 - t2)
 

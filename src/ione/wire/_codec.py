@@ -109,7 +109,9 @@ def _zigzag(d: np.int64) -> np.uint64:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _put(buf: npt.NDArray[np.uint8], pos: int, value: np.uint64, width: int) -> int:  # pragma: no cover
+def _put(
+    buf: npt.NDArray[np.uint8], pos: int, value: np.uint64, width: int
+) -> int:  # pragma: no cover
     for b in range(width):
         buf[pos + b] = np.uint8((value >> np.uint64(8 * b)) & np.uint64(0xFF))
     return pos + width
@@ -155,7 +157,15 @@ def _pack_kernel(raw, want_values, max_body):  # type: ignore[no-untyped-def]  #
     for i in range(n):
         ti = _rec_t(raw, i)
         if ti > tmax or ti < tmin:
-            return 1, False, np.empty(0, np.uint8), np.zeros(1, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint8)
+            return (
+                1,
+                False,
+                np.empty(0, np.uint8),
+                np.zeros(1, np.int64),
+                np.empty(0, np.int64),
+                np.empty(0, np.int64),
+                np.empty(0, np.uint8),
+            )
         if i > 0:
             z = _zigzag(ti - prev)
             if z > max_zz:
@@ -166,7 +176,9 @@ def _pack_kernel(raw, want_values, max_body):  # type: ignore[no-untyped-def]  #
             kmin = kv
         if kv > kmax:
             kmax = kv
-        if not any_value and (raw[16 * i + 12] | raw[16 * i + 13] | raw[16 * i + 14] | raw[16 * i + 15]):
+        if not any_value and (
+            raw[16 * i + 12] | raw[16 * i + 13] | raw[16 * i + 14] | raw[16 * i + 15]
+        ):
             any_value = True
     with_values = want_values == 1 or (want_values == -1 and any_value)
     wt = tw_arr[_time_code(max_zz)]
@@ -351,8 +363,11 @@ def pack_reference(events: EventBlock, with_values: bool, max_body: int) -> Pack
     offsets = np.zeros(len(bodies) + 1, np.int64)
     offsets[1:] = np.cumsum([len(b) for b in bodies])
     return PackedFrames(
-        np.frombuffer(b"".join(bodies), np.uint8).copy(), offsets,
-        np.array(base, np.int64), np.array(counts, np.int64), np.array(layouts, np.uint8),
+        np.frombuffer(b"".join(bodies), np.uint8).copy(),
+        offsets,
+        np.array(base, np.int64),
+        np.array(counts, np.int64),
+        np.array(layouts, np.uint8),
     )
 
 

@@ -74,14 +74,21 @@ class Hello:
     def encode(self) -> bytes:
         name = self.site.encode("utf-8")
         if not 1 <= len(name) <= MAX_NAME_BYTES:
-            raise ValueError(f"site name must be 1 ... {MAX_NAME_BYTES} UTF-8 bytes, got {self.site!r}")
+            raise ValueError(
+                f"site name must be 1 ... {MAX_NAME_BYTES} UTF-8 bytes, got {self.site!r}"
+            )
         if len(self.random) != RANDOM_BYTES:
             raise ValueError(f"handshake random must be {RANDOM_BYTES} bytes")
         if len(self.ranges) > MAX_RANGES:
             raise ValueError(f"at most {MAX_RANGES} address ranges per site")
         parts = [
-            _HELLO_FIXED.pack(self.protocol_version, self.random, int(self.capabilities),
-                              self.heartbeat_interval_us, len(name)),
+            _HELLO_FIXED.pack(
+                self.protocol_version,
+                self.random,
+                int(self.capabilities),
+                self.heartbeat_interval_us,
+                len(name),
+            ),
             name,
             bytes((len(self.ranges),)),
         ]
@@ -179,8 +186,9 @@ class Heartbeat:
     frames_in_flight: int
 
     def encode(self) -> bytes:
-        return _HEARTBEAT.pack(self.events_sent, self.frames_received, self.frames_lost,
-                               self.frames_in_flight)
+        return _HEARTBEAT.pack(
+            self.events_sent, self.frames_received, self.frames_lost, self.frames_in_flight
+        )
 
     @classmethod
     def decode(cls, body: bytes) -> Heartbeat:

@@ -29,7 +29,6 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -126,14 +125,18 @@ class Header:
 def parse_header(data: bytes) -> Header:
     """Parse and check the clear-text header of a datagram (nothing is authenticated yet)."""
     if len(data) < HEADER.size + TAG_BYTES:
-        raise BadFrame("truncated", f"{len(data)} bytes, a frame has at least {HEADER.size + TAG_BYTES}")
+        raise BadFrame(
+            "truncated", f"{len(data)} bytes, a frame has at least {HEADER.size + TAG_BYTES}"
+        )
     magic, version, ftype, flags, key_id, link_id, seq_raw, base_us, count, layout = (
         HEADER.unpack_from(data)
     )
     if magic != MAGIC:
         raise BadFrame("magic", f"starts with {magic!r}, expected {MAGIC!r}")
     if version != VERSION:
-        raise BadFrame("version", f"peer speaks ione wire version {version}, this site speaks {VERSION}")
+        raise BadFrame(
+            "version", f"peer speaks ione wire version {version}, this site speaks {VERSION}"
+        )
     t = _TYPE_BY_VALUE.get(ftype)
     if t is None:
         raise BadFrame("type", f"unknown frame type {ftype}")
@@ -143,13 +146,17 @@ def parse_header(data: bytes) -> Header:
         raise BadFrame("flags", f"{t.name} frame carries event fields")
     if not T_MIN_US <= base_us <= T_MAX_US:
         raise BadFrame("body", "base time outside ±2**62 µs")
-    return Header(t, flags, key_id, link_id, int.from_bytes(seq_raw, "little"), base_us, count, layout)
+    return Header(
+        t, flags, key_id, link_id, int.from_bytes(seq_raw, "little"), base_us, count, layout
+    )
 
 
 def derive_handshake_key(psk: bytes, link_id: int) -> bytes:
     """Key that seals HELLO and WELCOME on one link (HKDF-SHA256 of the pre-shared key)."""
     return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"ione wire v1",
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"ione wire v1",
         info=b"handshake" + link_id.to_bytes(4, "little"),
     ).derive(psk)
 
@@ -163,7 +170,9 @@ def derive_session_keys(
     at 0 after a site restarts without ever repeating under a key.
     """
     okm = HKDF(
-        algorithm=hashes.SHA256(), length=64, salt=initiator_random + responder_random,
+        algorithm=hashes.SHA256(),
+        length=64,
+        salt=initiator_random + responder_random,
         info=b"ione wire v1 session" + link_id.to_bytes(4, "little"),
     ).derive(psk)
     return okm[:32], okm[32:]
@@ -212,7 +221,11 @@ class FrameCodec:
 
     # ---------------------------------------------------------------------------- sealing
     def seal_events(
-        self, events: EventBlock, first_seq: int, *, mtu: int = DEFAULT_MTU,
+        self,
+        events: EventBlock,
+        first_seq: int,
+        *,
+        mtu: int = DEFAULT_MTU,
         with_values: bool | None = None,
     ) -> list[bytes]:
         """Seal a block of events into as many EVENTS frames as the MTU requires.
@@ -233,12 +246,25 @@ class FrameCodec:
         seal = self._aead.encrypt
         pack_header = HEADER.pack
         for i, (base, count, layout) in enumerate(
-            zip(packed.base_us.tolist(), packed.counts.tolist(), packed.layouts.tolist(), strict=True)
+            zip(
+                packed.base_us.tolist(),
+                packed.counts.tolist(),
+                packed.layouts.tolist(),
+                strict=True,
+            )
         ):
             seq = first_seq + i
             header = pack_header(
-                MAGIC, VERSION, _EVENTS, flags, self.key_id, self.link_id,
-                (seq & SEQ_WIRE_MASK).to_bytes(6, "little"), base, count, layout,
+                MAGIC,
+                VERSION,
+                _EVENTS,
+                flags,
+                self.key_id,
+                self.link_id,
+                (seq & SEQ_WIRE_MASK).to_bytes(6, "little"),
+                base,
+                count,
+                layout,
             )
             nonce = self._dir_byte + _NONCE_PAD + _SEQ_PACK(seq)
             frames.append(header + seal(nonce, raw[offsets[i] : offsets[i + 1]], header))
@@ -249,8 +275,16 @@ class FrameCodec:
         if ftype in _HANDSHAKE_TYPES or ftype is FrameType.EVENTS:
             raise ValueError(f"{ftype.name} is not an in-session control frame")
         header = HEADER.pack(
-            MAGIC, VERSION, ftype, self._flags, self.key_id, self.link_id,
-            (seq & SEQ_WIRE_MASK).to_bytes(6, "little"), now_us, 0, 0,
+            MAGIC,
+            VERSION,
+            ftype,
+            self._flags,
+            self.key_id,
+            self.link_id,
+            (seq & SEQ_WIRE_MASK).to_bytes(6, "little"),
+            now_us,
+            0,
+            0,
         )
         return header + self._aead.encrypt(self._nonce(seq), body, header)
 
@@ -260,9 +294,21 @@ class FrameCodec:
             raise ValueError(f"{ftype.name} is not a handshake frame")
         if len(nonce) != NONCE_BYTES:
             raise ValueError("handshake nonce must be 12 bytes")
-        header = HEADER.pack(
-            MAGIC, VERSION, ftype, self._flags, self.key_id, self.link_id, bytes(6), now_us, 0, 0
-        ) + nonce
+        header = (
+            HEADER.pack(
+                MAGIC,
+                VERSION,
+                ftype,
+                self._flags,
+                self.key_id,
+                self.link_id,
+                bytes(6),
+                now_us,
+                0,
+                0,
+            )
+            + nonce
+        )
         return header + self._aead.encrypt(nonce, body, header)
 
     # ---------------------------------------------------------------------------- opening
@@ -294,7 +340,7 @@ class FrameCodec:
             if len(data) < HEADER.size + NONCE_BYTES + TAG_BYTES:
                 raise BadFrame("truncated", "handshake frame shorter than header, nonce and tag")
             aad_end = HEADER.size + NONCE_BYTES
-            nonce = data[HEADER.size:aad_end]
+            nonce = data[HEADER.size : aad_end]
             if h.seq != 0:
                 raise BadFrame("flags", "handshake frame with a non-zero sequence field")
         else:
@@ -309,7 +355,8 @@ class FrameCodec:
                 raise BadFrame("body", "EVENTS frame with no events")
             if len(data) != aad_end + expected + TAG_BYTES:
                 raise BadFrame(
-                    "length", f"{len(data)} bytes, header announces {aad_end + expected + TAG_BYTES}"
+                    "length",
+                    f"{len(data)} bytes, header announces {aad_end + expected + TAG_BYTES}",
                 )
         try:
             body = self._aead.decrypt(nonce, data[aad_end:], data[:aad_end])
@@ -318,9 +365,10 @@ class FrameCodec:
         events = None
         if h.type is FrameType.EVENTS:
             try:
-                events = _codec.unpack(body, h.count, h.base_us, h.layout, bool(h.flags & FLAG_VALUES))
+                events = _codec.unpack(
+                    body, h.count, h.base_us, h.layout, bool(h.flags & FLAG_VALUES)
+                )
             except _codec.UnpackError as exc:
                 raise BadFrame("body", str(exc)) from None
             body = b""
         return Frame(h.type, h.flags, h.key_id, h.link_id, seq, h.base_us, h.count, events, body)
-

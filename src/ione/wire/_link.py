@@ -130,8 +130,12 @@ class Link:
         hs_key = derive_handshake_key(self._psk, config.link_id)
         me, peer = (0, 1) if config.initiator else (1, 0)
         self._me, self._peer = me, peer
-        self._hs_out = FrameCodec(hs_key, key_id=config.key_id, link_id=config.link_id, direction=me)
-        self._hs_in = FrameCodec(hs_key, key_id=config.key_id, link_id=config.link_id, direction=peer)
+        self._hs_out = FrameCodec(
+            hs_key, key_id=config.key_id, link_id=config.link_id, direction=me
+        )
+        self._hs_in = FrameCodec(
+            hs_key, key_id=config.key_id, link_id=config.link_id, direction=peer
+        )
         self.state = LinkState.CONNECTING
         self.clock = ClockEstimator(config.clock_window, config.max_drift_ppm)
         self._tx: _TxSession | None = None
@@ -275,8 +279,9 @@ class Link:
 
     def _hello_body(self, *, echo: bytes, random: bytes) -> bytes:
         cfg = self.config
-        return Hello(VERSION, random, cfg.capabilities, cfg.heartbeat_interval_us, cfg.site,
-                     cfg.ranges, echo).encode()
+        return Hello(
+            VERSION, random, cfg.capabilities, cfg.heartbeat_interval_us, cfg.site, cfg.ranges, echo
+        ).encode()
 
     def _send_heartbeat(self, now_us: int) -> None:
         tx = self._tx
@@ -426,7 +431,8 @@ class Link:
         if hello.protocol_version != VERSION:
             raise BadFrame(
                 "version",
-                f"peer speaks ione wire version {hello.protocol_version}, this site speaks {VERSION}",
+                f"peer speaks ione wire version {hello.protocol_version}, "
+                f"this site speaks {VERSION}",
             )
         if welcome:
             return self._on_welcome(hello, now_us)
@@ -447,7 +453,9 @@ class Link:
             self._pending = _Pending(
                 hello.random, body, self._new_tx(k_r2i), self._new_rx(k_i2r, hello)
             )
-        frame = self._hs_out.seal_handshake(FrameType.WELCOME, self._random(NONCE_BYTES), now_us, body)
+        frame = self._hs_out.seal_handshake(
+            FrameType.WELCOME, self._random(NONCE_BYTES), now_us, body
+        )
         self._c.bytes_sent += len(frame)
         self._out.append(frame)
 
@@ -462,8 +470,9 @@ class Link:
         """Initiator: a WELCOME that echoes our current HELLO starts a session."""
         if not self._my_random or hello.echo != self._my_random:
             return []  # stale, duplicated or replayed: not an answer to our current HELLO
-        k_i2r, k_r2i = derive_session_keys(self._psk, self.config.link_id, self._my_random,
-                                           hello.random)
+        k_i2r, k_r2i = derive_session_keys(
+            self._psk, self.config.link_id, self._my_random, hello.random
+        )
         self._my_random = b""  # answered: a duplicate WELCOME now finds nothing to match
         self._hello_due = None
         events = self._start_session(self._new_tx(k_i2r), self._new_rx(k_r2i, hello))
@@ -474,7 +483,9 @@ class Link:
 
     def _new_tx(self, key: bytes) -> _TxSession:
         cfg = self.config
-        return _TxSession(FrameCodec(key, key_id=cfg.key_id, link_id=cfg.link_id, direction=self._me))
+        return _TxSession(
+            FrameCodec(key, key_id=cfg.key_id, link_id=cfg.link_id, direction=self._me)
+        )
 
     def _new_rx(self, key: bytes, hello: Hello) -> _RxSession:
         cfg = self.config

@@ -201,6 +201,5 @@ class LinkStatistics:
     def check_accounting(self) -> bool:
         """The exact loss identity (see the class docstring)."""
         return (
-            self.frames_received + self.frames_lost + self.frames_in_flight
-            == self.peer_frames_sent
+            self.frames_received + self.frames_lost + self.frames_in_flight == self.peer_frames_sent
         )

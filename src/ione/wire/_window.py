@@ -9,7 +9,8 @@ A missing frame is declared **lost** when it slides out of the window, or when i
 for longer than the reorder timeout (:meth:`expire`). Until then it is **in flight**. So at every
 moment, exactly::
 
-    received + lost + in_flight == highest sequence seen + 1 == frames the peer is known to have sent
+    received + lost + in_flight == highest sequence seen + 1
+                                == frames the peer is known to have sent
 
 The window also counts events: a HEARTBEAT tells how many events the peer had sent before it; once
 every frame before that heartbeat is resolved (received or lost), the events lost are known exactly.
@@ -45,9 +46,23 @@ class ReceiveWindow:
     """
 
     __slots__ = (
-        "_events_in_slot", "_floor", "_floor_events", "_gaps", "_heartbeats", "_ring", "duplicates",
-        "events_known_sent", "events_lost", "events_received", "lost", "received", "reordered",
-        "reorder_timeout_us", "size", "too_old", "top",
+        "_events_in_slot",
+        "_floor",
+        "_floor_events",
+        "_gaps",
+        "_heartbeats",
+        "_ring",
+        "duplicates",
+        "events_known_sent",
+        "events_lost",
+        "events_received",
+        "lost",
+        "received",
+        "reorder_timeout_us",
+        "reordered",
+        "size",
+        "too_old",
+        "top",
     )
 
     def __init__(self, size: int = DEFAULT_WINDOW, reorder_timeout_us: int = 100_000) -> None:

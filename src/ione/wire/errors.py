@@ -29,7 +29,7 @@ REASONS: Final[dict[str, str]] = {
 }
 
 
-class BadFrame(Exception):  # noqa: N818 - the protocol's own name for it
+class BadFrame(Exception):
     """A datagram that cannot be decoded or is not authentic.
 
     Attributes

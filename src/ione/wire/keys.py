@@ -7,8 +7,8 @@ lines starting with ``#`` and one line of 64 hexadecimal digits::
     # ione link key: keep secret
     4f1c...e2 (64 hex digits)
 
-:func:`write_key_file` creates one with permissions 0600 (``ione keygen FILE`` does the same from the
-shell). :func:`read_key_file` refuses a file that other users can read, as ssh does, unless told
+:func:`write_key_file` creates one with permissions 0600 (``ione keygen FILE`` does the same from
+the shell). :func:`read_key_file` refuses a file that other users can read, as ssh does, unless told
 otherwise. This module reads and writes files but never touches a socket or a clock.
 """
 
@@ -20,10 +20,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
-__all__ = ["KEY_BYTES", "KeyFileError", "Keyring", "generate_key", "read_key_file", "write_key_file"]
+__all__ = [
+    "KEY_BYTES",
+    "KeyFileError",
+    "Keyring",
+    "generate_key",
+    "read_key_file",
+    "write_key_file",
+]
 
 KEY_BYTES: Final = 32
-_HEADER: Final = "# ione link key (32 bytes, hex): keep it secret, share it only with the peer site\n"
+_HEADER: Final = (
+    "# ione link key (32 bytes, hex): keep it secret, share it only with the peer site\n"
+)
 
 
 class KeyFileError(ValueError):
@@ -35,8 +44,9 @@ def generate_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
 
-def write_key_file(path: str | os.PathLike[str], key: bytes | None = None, *,
-                   overwrite: bool = False) -> bytes:
+def write_key_file(
+    path: str | os.PathLike[str], key: bytes | None = None, *, overwrite: bool = False
+) -> bytes:
     """Write ``key`` (or a new random key) to ``path`` with mode 0600; returns the key.
 
     Raises
@@ -81,12 +91,16 @@ def read_key_file(path: str | os.PathLike[str], *, allow_insecure: bool = False)
             f"{p}: key file is accessible by other users (mode {stat.S_IMODE(st.st_mode):04o}); "
             f"run `chmod 600 {p}`"
         )
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     if len(lines) != 1:
         raise KeyFileError(f"{p}: expected exactly one key line, found {len(lines)}")
     hexkey = lines[0]
     if len(hexkey) != 2 * KEY_BYTES:
-        raise KeyFileError(f"{p}: key must be {2 * KEY_BYTES} hex digits, found {len(hexkey)} characters")
+        raise KeyFileError(
+            f"{p}: key must be {2 * KEY_BYTES} hex digits, found {len(hexkey)} characters"
+        )
     try:
         return bytes.fromhex(hexkey)
     except ValueError:
@@ -109,11 +123,13 @@ class Keyring(Mapping[int, bytes]):
         self._keys[key_id] = bytes(key)
 
     @classmethod
-    def from_files(cls, files: Mapping[int, str | os.PathLike[str]], *,
-                   allow_insecure: bool = False) -> Keyring:
+    def from_files(
+        cls, files: Mapping[int, str | os.PathLike[str]], *, allow_insecure: bool = False
+    ) -> Keyring:
         """Load ``{key_id: path}``."""
-        return cls({kid: read_key_file(path, allow_insecure=allow_insecure)
-                    for kid, path in files.items()})
+        return cls(
+            {kid: read_key_file(path, allow_insecure=allow_insecure) for kid, path in files.items()}
+        )
 
     def __getitem__(self, key_id: int) -> bytes:
         try:

@@ -93,7 +93,9 @@ def records(
     """Build ramp8 records; ``partner`` may be a letter (``"A"``) or codes (65)."""
     if isinstance(partner, str):
         if partner not in PARTNERS:
-            raise ValueError(f"unknown ramp8 partner {partner!r}; expected one of {sorted(PARTNERS)}")
+            raise ValueError(
+                f"unknown ramp8 partner {partner!r}; expected one of {sorted(PARTNERS)}"
+            )
         partner = PARTNERS[partner]
     cols = np.broadcast_arrays(
         np.asarray(partner), np.asarray(neuron), np.asarray(code), np.asarray(ticks)
@@ -161,12 +163,16 @@ def unwrap_ticks(ticks: npt.ArrayLike, bits: int = 20) -> npt.NDArray[np.int64]:
     mod = 1 << bits
     if t.min() < 0 or t.max() >= mod:
         raise ValueError(f"wrapped ticks must lie in 0 ... {mod - 1}")
-    steps = np.diff(t) % mod
-    return t[0] + np.concatenate(([0], np.cumsum(steps)))
+    out = np.empty_like(t)
+    out[0] = t[0]
+    np.cumsum(np.diff(t) % mod, out=out[1:])
+    out[1:] += t[0]
+    return out
 
 
 def _select(recs: npt.NDArray[np.void], letter: str) -> npt.NDArray[np.void]:
-    return recs[recs["partner"] == PARTNERS[letter]]
+    out: npt.NDArray[np.void] = recs[recs["partner"] == PARTNERS[letter]]
+    return out
 
 
 def silicon_to_events(
@@ -201,9 +207,7 @@ def events_to_silicon(events: EventBlock, *, t0_us: int = 0) -> npt.NDArray[np.v
     return records("A", keys, 0, dt)
 
 
-def hub_to_events(
-    recs: npt.NDArray[np.void], *, bits: int = 20, key_base: int = 0
-) -> EventBlock:
+def hub_to_events(recs: npt.NDArray[np.void], *, bits: int = 20, key_base: int = 0) -> EventBlock:
     """Hub (``S``) packets to events: target neuron, weight byte as value, unwrapped hub time."""
     s = _select(recs, "S")
     t = unwrap_ticks(s["ticks"], bits) * TICK_50US
