@@ -19,6 +19,7 @@ Two implementations live here and are tested equal: a vectorised numpy reference
 
 from __future__ import annotations
 
+import itertools
 from typing import Final, NamedTuple
 
 import numba
@@ -32,8 +33,8 @@ __all__ = [
     "KEY_WIDTHS",
     "TIME_WIDTHS",
     "PackedFrames",
-    "body_length",
     "pack",
+    "pack_frames",
     "pack_reference",
     "unpack",
     "unpack_reference",
@@ -59,15 +60,6 @@ class PackedFrames(NamedTuple):
     base_us: npt.NDArray[np.int64]  # base time of each frame (its first event)
     counts: npt.NDArray[np.int64]  # events per frame
     layouts: npt.NDArray[np.uint8]  # layout byte per frame
-
-
-def body_length(count: int, layout: int, has_values: bool) -> int:
-    """Exact body length of an EVENTS frame; raises ``ValueError`` for an invalid layout."""
-    tcode, kcode = layout & 7, (layout >> 3) & 7
-    if tcode >= len(TIME_WIDTHS) or kcode >= len(KEY_WIDTHS) or layout >> 6:
-        raise ValueError(f"invalid layout byte 0x{layout:02x}")
-    per_event = KEY_WIDTHS[kcode] + (VALUE_BYTES if has_values else 0)
-    return KEY_BASE_BYTES + max(count - 1, 0) * TIME_WIDTHS[tcode] + count * per_event
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,14 +128,18 @@ def _rec_k(raw, i):  # type: ignore[no-untyped-def]  # pragma: no cover - compil
 
 
 @numba.njit(cache=True, nogil=True)
-def _pack_kernel(raw, want_values, max_body):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Pack records given as raw bytes (16 per event: t i64, key u32, value f32, little-endian).
+def _pack_kernel(raw, want_values, max_body, header, first_seq):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Pack records given as raw bytes (16 per event: t i64, key u32, value f32, little-endian)
+    into whole frames (header followed by body; the caller adds the tag).
 
     ``want_values``: 1 always write values, 0 never, -1 only if some value is non-zero.
-    Returns (status, with_values, buffer, offsets, base, counts, layouts); status 1 means a time
-    outside ±2**62 µs.
+    ``header``: the 27 header bytes with the link's constant fields; sequence, base time, count,
+    layout and the VALUES flag are filled in per frame. Returns (status, with_values, buffer,
+    offsets): frame f is ``buffer[offsets[f]:offsets[f + 1]]``; status 1 means a time outside
+    ±2**62 µs.
     """
     n = raw.shape[0] // 16
+    hsize = header.shape[0]
     tw_arr = np.array((0, 1, 2, 3, 4, 8), dtype=np.int64)
     kw_arr = np.array((0, 1, 2, 3, 4), dtype=np.int64)
     tmax = np.int64(0x3FFFFFFFFFFFFFFF)
@@ -157,15 +153,7 @@ def _pack_kernel(raw, want_values, max_body):  # type: ignore[no-untyped-def]  #
     for i in range(n):
         ti = _rec_t(raw, i)
         if ti > tmax or ti < tmin:
-            return (
-                1,
-                False,
-                np.empty(0, np.uint8),
-                np.zeros(1, np.int64),
-                np.empty(0, np.int64),
-                np.empty(0, np.int64),
-                np.empty(0, np.uint8),
-            )
+            return 1, False, np.empty(0, np.uint8), np.zeros(1, np.int64)
         if i > 0:
             z = _zigzag(ti - prev)
             if z > max_zz:
@@ -187,11 +175,9 @@ def _pack_kernel(raw, want_values, max_body):  # type: ignore[no-untyped-def]  #
     chunk = (max_body - 4 + wt) // per_event if per_event > 0 else 0xFFFF
     chunk = min(chunk, 0xFFFF)
     nframes = (n + chunk - 1) // chunk
-    buf = np.empty(nframes * 4 + n * (8 + 4 + 4), dtype=np.uint8)
+    buf = np.empty(nframes * (hsize + 4) + n * (8 + 4 + 4), dtype=np.uint8)
     offsets = np.empty(nframes + 1, dtype=np.int64)
-    base = np.empty(nframes, dtype=np.int64)
-    counts = np.empty(nframes, dtype=np.int64)
-    layouts = np.empty(nframes, dtype=np.uint8)
+    flags = header[4] | (1 if with_values else 0)
     pos = 0
     # Pass 2: each frame with its own (never larger) widths.
     for f in range(nframes):
@@ -215,9 +201,14 @@ def _pack_kernel(raw, want_values, max_body):  # type: ignore[no-untyped-def]  #
         fwt = tw_arr[tc]
         fwk = kw_arr[kc]
         offsets[f] = pos
-        base[f] = _rec_t(raw, lo)
-        counts[f] = hi - lo
-        layouts[f] = np.uint8(tc | (kc << 3))
+        for b in range(hsize):
+            buf[pos + b] = header[b]
+        buf[pos + 4] = flags
+        _put(buf, pos + 10, np.uint64(first_seq + f), 6)
+        _put(buf, pos + 16, np.uint64(_rec_t(raw, lo)), 8)
+        _put(buf, pos + 24, np.uint64(hi - lo), 2)
+        buf[pos + 26] = np.uint8(tc | (kc << 3))
+        pos += hsize
         pos = _put(buf, pos, fkmin, 4)
         for i in range(lo + 1, hi):
             pos = _put(buf, pos, _zigzag(_rec_t(raw, i) - _rec_t(raw, i - 1)), fwt)
@@ -229,7 +220,7 @@ def _pack_kernel(raw, want_values, max_body):  # type: ignore[no-untyped-def]  #
                     buf[pos + b] = raw[16 * i + 12 + b]
                 pos += 4
     offsets[nframes] = pos
-    return 0, with_values, buf, offsets, base, counts, layouts
+    return 0, with_values, buf, offsets
 
 
 @numba.njit(cache=True, nogil=True)
@@ -273,27 +264,54 @@ class UnpackError(ValueError):
     """A body that is well-sized but encodes out-of-range times or keys."""
 
 
-class PackResult(NamedTuple):
-    frames: PackedFrames
-    with_values: bool
+HEADER_BYTES: Final = 27  # the frame header; see ione.wire._frame
+_ZERO_HEADER = np.zeros(HEADER_BYTES, np.uint8)
 
 
-def pack(events: EventBlock, want_values: bool | None, max_body: int) -> PackResult:
-    """Pack ``events`` into as many frame bodies of at most ``max_body`` bytes as needed.
+def pack_frames(
+    events: EventBlock,
+    want_values: bool | None,
+    max_body: int,
+    header: npt.NDArray[np.uint8],
+    first_seq: int,
+) -> tuple[bytes, list[int], bool]:
+    """Pack ``events`` into whole frames (header + body, no tag) in one pass.
 
-    ``want_values=None`` writes values only when some value is non-zero. Raises ``ValueError``
-    for a time outside ±2**62 µs.
+    Returns ``(raw, offsets, with_values)``: frame ``i`` is ``raw[offsets[i]:offsets[i+1]]``.
+    Raises ``ValueError`` for a time outside ±2**62 µs.
     """
-    raw = events.view(np.uint8)
     want = -1 if want_values is None else int(bool(want_values))
-    status, with_values, buf, offsets, base, counts, layouts = _pack_kernel(raw, want, max_body)
+    status, with_values, buf, offsets = _pack_kernel(
+        events.view(np.uint8), want, max_body, header, first_seq
+    )
     if status:
         raise ValueError("event times must lie within ±2**62 µs")
-    return PackResult(PackedFrames(buf, offsets, base, counts, layouts), bool(with_values))
+    off = offsets.tolist()
+    return buf[: off[-1]].tobytes(), off, bool(with_values)
+
+
+def pack(events: EventBlock, want_values: bool | None, max_body: int) -> PackedFrames:
+    """The bodies and per-frame fields that :func:`pack_frames` produces (for tests and tools)."""
+    raw, off, _ = pack_frames(events, want_values, max_body, _ZERO_HEADER, 0)
+    bodies, base, counts, layouts = [], [], [], []
+    for a, b in itertools.pairwise(off):
+        bodies.append(raw[a + HEADER_BYTES : b])
+        base.append(int.from_bytes(raw[a + 16 : a + 24], "little", signed=True))
+        counts.append(int.from_bytes(raw[a + 24 : a + 26], "little"))
+        layouts.append(raw[a + 26])
+    offsets = np.zeros(len(bodies) + 1, np.int64)
+    offsets[1:] = np.cumsum([len(b) for b in bodies])
+    return PackedFrames(
+        np.frombuffer(b"".join(bodies), np.uint8).copy(),
+        offsets,
+        np.array(base, np.int64),
+        np.array(counts, np.int64),
+        np.array(layouts, np.uint8),
+    )
 
 
 def unpack(body: bytes, count: int, base_us: int, layout: int, with_values: bool) -> EventBlock:
-    """Decode one EVENTS body (whose length the caller has checked with :func:`body_length`)."""
+    """Decode one EVENTS body whose length the caller has checked against its header."""
     out = np.empty(count, dtype=EVENT_DTYPE)
     err = _unpack_kernel(
         np.frombuffer(body, dtype=np.uint8), count, base_us, layout, with_values, out.view(np.uint8)

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
+import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -87,12 +87,19 @@ class FrameType(enum.IntEnum):
 
 
 _EVENTS: Final = int(FrameType.EVENTS)
+_HS: Final = HEADER.size
+# (time width, key width) for each layout byte, None where the byte is invalid.
+_LAYOUTS: Final = [
+    (_codec.TIME_WIDTHS[b & 7], _codec.KEY_WIDTHS[(b >> 3) & 7])
+    if (b & 7) < len(_codec.TIME_WIDTHS) and ((b >> 3) & 7) < len(_codec.KEY_WIDTHS) and not b >> 6
+    else None
+    for b in range(256)
+]
 _HANDSHAKE_TYPES: Final = frozenset({FrameType.HELLO, FrameType.WELCOME})
 _TYPE_BY_VALUE: Final = {int(t): t for t in FrameType}
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """An opened frame: its header fields and either events or a control body."""
 
     type: FrameType
@@ -101,7 +108,7 @@ class Frame:
     link_id: int
     seq: int  # full sequence number (the 48 wire bits, extended by the receiver)
     base_us: int
-    count: int
+    n_events: int
     events: EventBlock | None  # EVENTS frames
     body: bytes  # control frames (empty for EVENTS)
 
@@ -110,15 +117,16 @@ class Frame:
         return 1 if self.flags & FLAG_DIRECTION else 0
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
+    """The clear-text header fields of a datagram (not yet authenticated)."""
+
     type: FrameType
     flags: int
     key_id: int
     link_id: int
     seq: int
     base_us: int
-    count: int
+    n_events: int
     layout: int
 
 
@@ -199,7 +207,7 @@ class FrameCodec:
         it, so a frame reflected back to its sender is rejected.
     """
 
-    __slots__ = ("_aead", "_dir_byte", "_flags", "direction", "key_id", "link_id")
+    __slots__ = ("_aead", "_dir_byte", "_flags", "_template", "direction", "key_id", "link_id")
 
     def __init__(self, key: bytes, *, key_id: int, link_id: int, direction: int) -> None:
         _check_key(key)
@@ -215,6 +223,11 @@ class FrameCodec:
         self.direction = direction
         self._flags = FLAG_DIRECTION if direction else 0
         self._dir_byte = bytes((direction,))
+        # Constant header fields of EVENTS frames; the packing kernel fills in the rest.
+        self._template = np.frombuffer(
+            HEADER.pack(MAGIC, VERSION, _EVENTS, self._flags, key_id, link_id, bytes(6), 0, 0, 0),
+            np.uint8,
+        ).copy()
 
     def _nonce(self, seq: int) -> bytes:
         return self._dir_byte + _NONCE_PAD + _SEQ_PACK(seq)
@@ -238,36 +251,19 @@ class FrameCodec:
             return []
         if mtu < MIN_MTU:
             raise ValueError(f"mtu must be at least {MIN_MTU} bytes, got {mtu}")
-        packed, has_values = _codec.pack(ev, with_values, mtu - HEADER.size - TAG_BYTES)
-        flags = self._flags | (FLAG_VALUES if has_values else 0)
-        frames = []
-        offsets = packed.offsets.tolist()
-        raw = packed.buffer[: offsets[-1]].tobytes()
+        raw, off, _ = _codec.pack_frames(
+            ev, with_values, mtu - HEADER.size - TAG_BYTES, self._template, first_seq
+        )
         seal = self._aead.encrypt
-        pack_header = HEADER.pack
-        for i, (base, count, layout) in enumerate(
-            zip(
-                packed.base_us.tolist(),
-                packed.counts.tolist(),
-                packed.layouts.tolist(),
-                strict=True,
+        prefix = self._dir_byte + _NONCE_PAD
+        hs = HEADER.size
+        frames = []
+        for i in range(len(off) - 1):
+            a = off[i]
+            header = raw[a : a + hs]
+            frames.append(
+                header + seal(prefix + _SEQ_PACK(first_seq + i), raw[a + hs : off[i + 1]], header)
             )
-        ):
-            seq = first_seq + i
-            header = pack_header(
-                MAGIC,
-                VERSION,
-                _EVENTS,
-                flags,
-                self.key_id,
-                self.link_id,
-                (seq & SEQ_WIRE_MASK).to_bytes(6, "little"),
-                base,
-                count,
-                layout,
-            )
-            nonce = self._dir_byte + _NONCE_PAD + _SEQ_PACK(seq)
-            frames.append(header + seal(nonce, raw[offsets[i] : offsets[i + 1]], header))
         return frames
 
     def seal_control(self, ftype: FrameType, seq: int, now_us: int, body: bytes) -> bytes:
@@ -326,6 +322,7 @@ class FrameCodec:
             window reconstructs it, see :meth:`ReceiveWindow.expand`); by default the wire value.
         """
         h = parse_header(data) if header is None else header
+        ftype, flags, count = h.type, h.flags, h.n_events
         if seq is None:
             seq = h.seq
         elif seq & SEQ_WIRE_MASK != h.seq:
@@ -334,41 +331,39 @@ class FrameCodec:
             raise BadFrame("link", f"link id {h.link_id}, this link is {self.link_id}")
         if h.key_id != self.key_id:
             raise BadFrame("key", f"key id {h.key_id}, expected {self.key_id}")
-        if bool(h.flags & FLAG_DIRECTION) != bool(self.direction):
+        if flags & FLAG_DIRECTION != self._flags:
             raise BadFrame("flags", "frame travels in the wrong direction (reflected?)")
-        if h.type in _HANDSHAKE_TYPES:
-            if len(data) < HEADER.size + NONCE_BYTES + TAG_BYTES:
+        aad_end = _HS
+        if ftype is FrameType.EVENTS:
+            widths = _LAYOUTS[h.layout]
+            if widths is None:
+                raise BadFrame("layout", f"invalid layout byte 0x{h.layout:02x}")
+            if count == 0:
+                raise BadFrame("body", "EVENTS frame with no events")
+            wt, wk = widths
+            expected = _HS + 4 + (count - 1) * wt + count * (wk + (4 if flags & FLAG_VALUES else 0))
+            if len(data) != expected + TAG_BYTES:
+                raise BadFrame(
+                    "length", f"{len(data)} bytes, header announces {expected + TAG_BYTES}"
+                )
+            nonce = self._dir_byte + _NONCE_PAD + _SEQ_PACK(seq)
+        elif ftype in _HANDSHAKE_TYPES:
+            if len(data) < _HS + NONCE_BYTES + TAG_BYTES:
                 raise BadFrame("truncated", "handshake frame shorter than header, nonce and tag")
-            aad_end = HEADER.size + NONCE_BYTES
-            nonce = data[HEADER.size : aad_end]
             if h.seq != 0:
                 raise BadFrame("flags", "handshake frame with a non-zero sequence field")
+            aad_end = _HS + NONCE_BYTES
+            nonce = data[_HS:aad_end]
         else:
-            aad_end = HEADER.size
-            nonce = self._nonce(seq)
-        if h.type is FrameType.EVENTS:
-            try:
-                expected = _codec.body_length(h.count, h.layout, bool(h.flags & FLAG_VALUES))
-            except ValueError as exc:
-                raise BadFrame("layout", str(exc)) from None
-            if h.count == 0:
-                raise BadFrame("body", "EVENTS frame with no events")
-            if len(data) != aad_end + expected + TAG_BYTES:
-                raise BadFrame(
-                    "length",
-                    f"{len(data)} bytes, header announces {aad_end + expected + TAG_BYTES}",
-                )
+            nonce = self._dir_byte + _NONCE_PAD + _SEQ_PACK(seq)
         try:
             body = self._aead.decrypt(nonce, data[aad_end:], data[:aad_end])
         except InvalidTag:
             raise BadFrame("auth", "authentication tag does not match") from None
-        events = None
-        if h.type is FrameType.EVENTS:
+        if ftype is FrameType.EVENTS:
             try:
-                events = _codec.unpack(
-                    body, h.count, h.base_us, h.layout, bool(h.flags & FLAG_VALUES)
-                )
+                events = _codec.unpack(body, count, h.base_us, h.layout, bool(flags & FLAG_VALUES))
             except _codec.UnpackError as exc:
                 raise BadFrame("body", str(exc)) from None
-            body = b""
-        return Frame(h.type, h.flags, h.key_id, h.link_id, seq, h.base_us, h.count, events, body)
+            return Frame(ftype, flags, h.key_id, h.link_id, seq, h.base_us, count, events, b"")
+        return Frame(ftype, flags, h.key_id, h.link_id, seq, h.base_us, count, None, body)

@@ -1,0 +1,24 @@
+"""Run every benchmark of ione and print its tables (Markdown), as ``make bench`` does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ["bench_wire.py"]
+
+
+def main() -> int:
+    print(f"Command: make bench   ({' '.join(sys.argv)})\n")
+    failed = 0
+    for name in BENCHMARKS:
+        result = subprocess.run([sys.executable, str(HERE / name), *sys.argv[1:]])
+        failed += result.returncode != 0
+        print()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
