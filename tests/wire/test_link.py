@@ -111,8 +111,12 @@ def lossy_exchange(
     return net, sent_ab, sent_ba
 
 
-def test_lossy_reordering_duplicating_network_exact_accounting() -> None:
-    net, sent_ab, sent_ba = lossy_exchange(100_000, seed=42)
+@pytest.mark.parametrize(
+    ("n_frames", "seed"),
+    [(100_000, 42), pytest.param(1_000_000, 7, marks=pytest.mark.slow)],
+)
+def test_lossy_reordering_duplicating_network_exact_accounting(n_frames: int, seed: int) -> None:
+    net, sent_ab, sent_ba = lossy_exchange(n_frames, seed=seed)
     a, b = net.a, net.b
     for link, peer, direction, sent in (
         (b, a, net.dirs["ab"], sent_ab),
@@ -136,7 +140,7 @@ def test_lossy_reordering_duplicating_network_exact_accounting() -> None:
         assert st.events_lost > 0
     st_b = b.statistics()
     assert st_b.duplicates > 0 and st_b.reordered > 0
-    assert net.dirs["ab"].sent_session_frames >= 100_000
+    assert net.dirs["ab"].sent_session_frames >= n_frames
     # each side learns its outbound loss from the peer's heartbeats
     assert a.statistics().outbound_frames_lost == st_b.frames_lost
 
