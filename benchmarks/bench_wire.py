@@ -34,7 +34,7 @@ import cryptography
 import numpy as np
 
 from ione.events import EVENT_DTYPE, make_events, make_key
-from ione.wire import FrameCodec, Link, LinkConfig, LinkState, _codec
+from ione.wire import FrameCodec, Link, LinkConfig, _codec, connect_in_memory
 from ione.wire._frame import HEADER, MAGIC, TAG_BYTES, VERSION, parse_header
 
 BATCHES = (1, 16, 64, 150)
@@ -140,13 +140,7 @@ def timed(fn: Callable[[], object], reps: int) -> float:
 def established_pair() -> tuple[Link, Link]:
     a = Link(LinkConfig("a", 1, True, max_pending_events=0), KEY)
     b = Link(LinkConfig("b", 1, False), KEY)
-    a.handle_timer(0)
-    for _ in range(3):
-        for d in a.datagrams_to_send():
-            b.receive_datagram(d, 1)
-        for d in b.datagrams_to_send():
-            a.receive_datagram(d, 2)
-    assert a.state is LinkState.ESTABLISHED and b.state is LinkState.ESTABLISHED
+    connect_in_memory(a, b)
     return a, b
 
 

@@ -45,6 +45,7 @@ WIRE_ALL = [
     "PeerLost",
     "PeerReturned",
     "ReceiveWindow",
+    "connect_in_memory",
     "keys",
     "ramp8",
     "read_key_file",

@@ -17,7 +17,7 @@ with atheris.instrument_imports(exclude=["ione.wire._codec", "numba", "numpy"]):
     import numpy as np
 
     from ione.events import make_events
-    from ione.wire import BadFrame, FrameCodec, Link, LinkConfig, ramp8
+    from ione.wire import BadFrame, FrameCodec, Link, LinkConfig, connect_in_memory, ramp8
     from ione.wire._control import Bye, Heartbeat, Hello, Ping, Pong
 
 KEY = bytes(range(32))
@@ -27,12 +27,7 @@ CODEC = FrameCodec(KEY, key_id=0, link_id=7, direction=0)
 def established_pair() -> tuple[Link, Link]:
     a = Link(LinkConfig("a", 7, True), KEY)
     b = Link(LinkConfig("b", 7, False), KEY)
-    a.handle_timer(0)
-    for _ in range(3):
-        for d in a.datagrams_to_send():
-            b.receive_datagram(d, 1)
-        for d in b.datagrams_to_send():
-            a.receive_datagram(d, 2)
+    connect_in_memory(a, b)
     return a, b
 
 
@@ -49,7 +44,7 @@ def seeds() -> list[bytes]:
         bytes([1]) + bytes.fromhex("4100003f000000c8"),
         bytes([2]) + live,
         bytes([3]) + Hello(1, bytes(16), 0, 100_000, "site").encode(),  # type: ignore[arg-type]
-        bytes([4]) + Heartbeat(1, 2, 3, 4).encode(),
+        bytes([4]) + Heartbeat(1, 2, 3, 4, 5).encode(),
     ]
 
 

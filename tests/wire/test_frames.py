@@ -230,7 +230,7 @@ def test_every_single_bit_flip_is_rejected(valued: bool) -> None:
     )
     for frame in (
         codec().seal_events(ev, 77)[0],
-        codec().seal_control(FrameType.HEARTBEAT, 3, 9, bytes(32)),
+        codec().seal_control(FrameType.HEARTBEAT, 3, 9, bytes(40)),
     ):
         rx = codec()
         for bit in range(len(frame) * 8):
@@ -238,6 +238,19 @@ def test_every_single_bit_flip_is_rejected(valued: bool) -> None:
             flipped[bit // 8] ^= 1 << (bit % 8)
             with pytest.raises(BadFrame):
                 rx.open(bytes(flipped))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(ev=event_blocks(max_size=120), seq=st.integers(0, 2**48 - 1), data=st.data())
+def test_any_single_bit_flip_of_any_frame_is_rejected(
+    ev: np.ndarray, seq: int, data: st.DataObject
+) -> None:
+    frame = codec().seal_events(ev, seq, mtu=9000)[0]
+    bit = data.draw(st.integers(0, len(frame) * 8 - 1))
+    flipped = bytearray(frame)
+    flipped[bit // 8] ^= 1 << (bit % 8)
+    with pytest.raises(BadFrame):
+        codec().open(bytes(flipped), seq=None)
 
 
 def test_badframe_reasons_name_the_problem() -> None:

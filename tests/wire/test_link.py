@@ -20,6 +20,7 @@ from ione.wire import (
     PeerJoined,
     PeerLost,
     PeerReturned,
+    connect_in_memory,
 )
 from ione.wire._frame import HEADER, FrameType, derive_handshake_key
 
@@ -382,3 +383,13 @@ def test_bad_config_and_key_are_local_errors() -> None:
     with pytest.raises(TypeError, match="EVENT_DTYPE"):
         a.send_events(np.zeros(3), 0)  # type: ignore[arg-type]
     assert not issubclass(BadFrame, ValueError)
+
+
+def test_connect_in_memory_and_its_error() -> None:
+    a, b = make_pair(70)
+    connect_in_memory(a, b)
+    assert a.state is b.state is LinkState.ESTABLISHED
+    c = Link(LinkConfig("x", 7, True), KEY)
+    d = Link(LinkConfig("y", 7, False), bytes(32))  # another key
+    with pytest.raises(RuntimeError, match=r"did not connect.*auth"):
+        connect_in_memory(c, d)

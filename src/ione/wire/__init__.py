@@ -14,7 +14,7 @@ from ione.wire import keys, ramp8
 from ione.wire._clock import ClockEstimate, ClockEstimator, ClockSample
 from ione.wire._control import Capability
 from ione.wire._frame import DEFAULT_MTU, MIN_MTU, VERSION, Frame, FrameCodec, FrameType
-from ione.wire._link import Link
+from ione.wire._link import Link, connect_in_memory
 from ione.wire._linktypes import (
     ClockUpdated,
     EventsReceived,
@@ -59,6 +59,7 @@ __all__ = [
     "PeerLost",
     "PeerReturned",
     "ReceiveWindow",
+    "connect_in_memory",
     "keys",
     "ramp8",
     "read_key_file",

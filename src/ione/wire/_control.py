@@ -48,7 +48,7 @@ _WELCOME_ECHO = struct.Struct(f"<{RANDOM_BYTES}s")
 _RANGE = struct.Struct("<II")
 _PING = struct.Struct("<I")
 _PONG = struct.Struct("<Iqq")
-_HEARTBEAT = struct.Struct("<QQQQ")
+_HEARTBEAT = struct.Struct("<QQQQQ")
 
 
 def _bad(message: str) -> BadFrame:
@@ -175,11 +175,14 @@ class Pong:
 class Heartbeat:
     """HEARTBEAT: the sender's counters, so the receiver computes loss exactly.
 
-    ``events_sent`` counts the events in every frame sent before this heartbeat in this session.
+    ``frames_sent`` and ``events_sent`` count the frames, and the events in them, that the sender
+    sealed before this heartbeat in this session (``frames_sent`` is therefore the heartbeat's own
+    sequence number, which the receiver checks).
     ``frames_received``/``frames_lost`` are the sender's view of the *other* direction, so each
     side also learns how its own outgoing traffic fares.
     """
 
+    frames_sent: int
     events_sent: int
     frames_received: int
     frames_lost: int
@@ -187,7 +190,11 @@ class Heartbeat:
 
     def encode(self) -> bytes:
         return _HEARTBEAT.pack(
-            self.events_sent, self.frames_received, self.frames_lost, self.frames_in_flight
+            self.frames_sent,
+            self.events_sent,
+            self.frames_received,
+            self.frames_lost,
+            self.frames_in_flight,
         )
 
     @classmethod

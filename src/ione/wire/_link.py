@@ -54,7 +54,7 @@ from ione.wire._linktypes import (
 from ione.wire._window import ReceiveWindow
 from ione.wire.errors import BadFrame
 
-__all__ = ["Link"]
+__all__ = ["Link", "connect_in_memory"]
 
 _RTT_KEEP = 512
 
@@ -287,6 +287,7 @@ class Link:
         assert tx is not None
         rx = self._rx[0].window if self._rx else None
         hb = Heartbeat(
+            frames_sent=tx.next_seq,
             events_sent=tx.events_sent,
             frames_received=rx.received if rx else 0,
             frames_lost=rx.lost if rx else 0,
@@ -374,6 +375,12 @@ class Link:
             out += self._promote_pending()
         if frame.type is FrameType.HEARTBEAT:
             hb = Heartbeat.decode(frame.body)
+            if hb.frames_sent != seq:
+                raise BadFrame(
+                    "body",
+                    f"HEARTBEAT counts {hb.frames_sent} frames before it, its "
+                    f"sequence number says {seq}",
+                )
             window.note_heartbeat(seq, hb.events_sent)
             if rx is self._rx[0]:
                 self._outbound_lost_session = hb.frames_lost
@@ -593,3 +600,24 @@ class _RetiredTotals:
         self.duplicates += w.duplicates
         self.reordered += w.reordered
         self.too_old += w.too_old
+
+
+def connect_in_memory(initiator: Link, responder: Link, now_us: int = 0) -> None:
+    """Run the handshake of two links directly, without a network (simulations, tests, tools).
+
+    Raises
+    ------
+    RuntimeError
+        If the two do not establish a session (different keys or link ids, same role, ...).
+    """
+    initiator.handle_timer(now_us)
+    for step in range(4):
+        for datagram in initiator.datagrams_to_send():
+            responder.receive_datagram(datagram, now_us + step)
+        for datagram in responder.datagrams_to_send():
+            initiator.receive_datagram(datagram, now_us + step)
+    if not (initiator.state is responder.state is LinkState.ESTABLISHED):
+        raise RuntimeError(
+            f"links did not connect (initiator {initiator.state.value}, "
+            f"responder {responder.state.value}): {responder.statistics().rejected_by_reason}"
+        )
