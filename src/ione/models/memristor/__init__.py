@@ -1,0 +1,1 @@
+"""Memristive device models behind one interface."""

@@ -1,0 +1,1 @@
+"""Neuron models: point neurons, silicon neurons, cultures and their stimulation."""

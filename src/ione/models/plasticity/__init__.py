@@ -1,0 +1,1 @@
+"""Plasticity rules as pulse programmes for memristive synapse banks."""
