@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_wire.py"]
+BENCHMARKS = ["bench_wire.py", "bench_synapses.py"]
 
 
 def main() -> int:

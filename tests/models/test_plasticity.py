@@ -246,3 +246,13 @@ def test_bank_input_errors() -> None:
         bank.on_post_spike(3, S, RateRule(), SpikeHistory(1))
     with pytest.raises(ValueError, match="time order"):
         bank.on_post_spikes([0, 0], [2 * S, S], RateRule(), SpikeHistory(1))
+
+
+def test_reading_many_presynaptic_spikes_at_once() -> None:
+    model = DataDriven(DATA_DRIVEN_DUT1)
+    r = [4000.0, 6500.0, 9000.0, 5000.0]
+    bank = SynapseBank([0, 0, 1, 2], [2, 5, 2, 1], model, model.initial_state(4, r_ohm=r))
+    which, targets, weights = bank.read_pres([1, 0, 1])
+    assert which.tolist() == [0, 1, 1, 2]
+    assert targets.tolist() == [2, 2, 5, 2]
+    assert weights.tolist() == [255, 0, 128, 255]

@@ -300,6 +300,23 @@ class SynapseBank:
         r = self.model.resistance(_take(self.state, syn))
         return self.post[syn], self.window.weight_byte(r)
 
+    def read_pres(
+        self, pres: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+        """:meth:`read_pre` for many presynaptic spikes at once (e.g. one tick's):
+        ``(index of the spike in pres, postsynaptic target, weight byte)`` for every synapse."""
+        p = np.asarray(pres, dtype=np.int64).ravel()
+        if p.size and (p.min() < 0 or p.max() >= self.n_pre):
+            raise ValueError(f"presynaptic neuron outside 0 ... {self.n_pre - 1}")
+        lo, hi = self._pre_ptr[p], self._pre_ptr[p + 1]
+        lengths = hi - lo
+        which = np.repeat(np.arange(p.size), lengths)
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        syn = self._by_pre[np.repeat(lo, lengths) + offsets]
+        self.reads += syn.size
+        r = self.model.resistance(_take(self.state, syn))
+        return which, self.post[syn], self.window.weight_byte(r)
+
     # ------------------------------------------------------------------ programming
     def on_post_spike(
         self,
