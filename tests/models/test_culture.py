@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ione.events import EVENT_DTYPE, make_key
+from ione.models.neuron import bursts as bu
 from ione.models.neuron import culture as cu
 from ione.models.neuron import stimulation as sm
 
@@ -51,7 +52,7 @@ def test_most_neurons_fire_spontaneously_at_0_1_to_5_hz(
     minute: tuple[cu.Culture, cu.CultureSpikes],
 ) -> None:
     culture, spikes = minute
-    rates = cu.firing_rates_hz(spikes, culture.n, MINUTE_US)
+    rates = bu.firing_rates_hz(spikes, culture.n, MINUTE_US)
     inside = np.mean((rates >= 0.1) & (rates <= 5.0))
     assert inside >= 0.95, f"{inside:.1%} of neurons in 0.1-5 Hz; rates {np.sort(rates)}"
     assert 0.2 <= np.median(rates) <= 2.0, np.median(rates)
@@ -62,7 +63,7 @@ def test_activity_comes_in_network_bursts_separated_by_quiet_periods(
     minute: tuple[cu.Culture, cu.CultureSpikes],
 ) -> None:
     culture, spikes = minute
-    bursts = cu.detect_network_bursts(spikes, culture.n, 0, MINUTE_US)
+    bursts = bu.detect_network_bursts(spikes, culture.n, 0, MINUTE_US)
     assert 5 <= len(bursts) <= 30, f"{len(bursts)} bursts per minute"
     assert np.median(bursts.participation) >= 0.9, bursts.participation
     duration_ms = (bursts.stop_us - bursts.start_us) / 1000
@@ -92,7 +93,7 @@ def test_bursts_end_when_synapses_are_depleted_and_adaptation_has_built_up() -> 
         all_t.append(spikes.t_us)
         all_j.append(spikes.neuron)
     spikes = cu.CultureSpikes(np.concatenate(all_t), np.concatenate(all_j))
-    bursts = cu.detect_network_bursts(spikes, culture.n, 0, 20_000_000)
+    bursts = bu.detect_network_bursts(spikes, culture.n, 0, 20_000_000)
     assert len(bursts) >= 2
     x_a, ahp_a = np.array(x), np.array(ahp)
     for start, stop in zip(bursts.start_us[1:], bursts.stop_us[1:], strict=True):
@@ -262,13 +263,13 @@ def synthetic(burst_starts_ms: list[int], n: int = 20, extra: int = 0) -> cu.Cul
 
 def test_burst_detector_finds_planted_bursts_and_ignores_background() -> None:
     spikes = synthetic([1_000, 4_000, 4_500, 8_000], extra=40)
-    bursts = cu.detect_network_bursts(spikes, 20, 0, 10_000_000)
+    bursts = bu.detect_network_bursts(spikes, 20, 0, 10_000_000)
     assert bursts.start_us.tolist() == [1_000_000, 4_000_000, 4_500_000, 8_000_000]
     assert np.all(bursts.stop_us - bursts.start_us <= 100_000)
     np.testing.assert_array_equal(bursts.participation, 1.0)
     assert bursts.intervals_us.tolist() == [3_000_000, 500_000, 3_500_000]
-    merged = cu.detect_network_bursts(
-        spikes, 20, 0, 10_000_000, cu.BurstDetection(merge_gap_us=500_000)
+    merged = bu.detect_network_bursts(
+        spikes, 20, 0, 10_000_000, bu.BurstDetection(merge_gap_us=500_000)
     )
     assert len(merged) == 3, "bursts closer than the merge gap are one"
 
@@ -277,10 +278,10 @@ def test_burst_detector_requires_participation() -> None:
     # 3 of 20 neurons fire together: a high population rate, but no network burst
     t = np.array([1_000_000 + 1_000 * k for k in range(30)], np.int64)
     spikes = cu.CultureSpikes(t, np.arange(30, dtype=np.int64) % 3)
-    assert len(cu.detect_network_bursts(spikes, 20, 0, 2_000_000)) == 0
-    loose = cu.BurstDetection(min_participation=0.1)
-    assert len(cu.detect_network_bursts(spikes, 20, 0, 2_000_000, loose)) == 1
-    assert len(cu.detect_network_bursts(cu.CultureSpikes(t[:0], t[:0]), 20, 0, 2_000_000)) == 0
+    assert len(bu.detect_network_bursts(spikes, 20, 0, 2_000_000)) == 0
+    loose = bu.BurstDetection(min_participation=0.1)
+    assert len(bu.detect_network_bursts(spikes, 20, 0, 2_000_000, loose)) == 1
+    assert len(bu.detect_network_bursts(cu.CultureSpikes(t[:0], t[:0]), 20, 0, 2_000_000)) == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,17 +333,17 @@ def test_bad_parameters_name_the_field(change: dict[str, float], message: str) -
 def test_bad_burst_detection_input_is_refused() -> None:
     empty = cu.CultureSpikes(np.empty(0, np.int64), np.empty(0, np.int64))
     with pytest.raises(ValueError, match="t_stop_us"):
-        cu.detect_network_bursts(empty, 10, 1_000, 1_000)
+        bu.detect_network_bursts(empty, 10, 1_000, 1_000)
     with pytest.raises(ValueError, match="bin_us must be > 0"):
-        cu.BurstDetection(bin_us=0)
+        bu.BurstDetection(bin_us=0)
     with pytest.raises(ValueError, match="merge_gap_us must be >= 0"):
-        cu.BurstDetection(merge_gap_us=-1)
+        bu.BurstDetection(merge_gap_us=-1)
     with pytest.raises(ValueError, match="min_participation"):
-        cu.BurstDetection(min_participation=1.5)
+        bu.BurstDetection(min_participation=1.5)
     with pytest.raises(ValueError, match="duration_us must be > 0"):
-        cu.firing_rates_hz(empty, 10, 0)
+        bu.firing_rates_hz(empty, 10, 0)
     stray = cu.CultureSpikes(np.array([5], np.int64), np.array([10], np.int64))
     with pytest.raises(ValueError, match=r"0 \.\.\. 9"):
-        cu.firing_rates_hz(stray, 10, 1_000)
+        bu.firing_rates_hz(stray, 10, 1_000)
     with pytest.raises(ValueError, match="n_neurons must be > 0"):
-        cu.detect_network_bursts(stray, 0, 0, 1_000)
+        bu.detect_network_bursts(stray, 0, 0, 1_000)
