@@ -72,3 +72,19 @@ def test_names_outside_checks_call() -> None:
     assert events.EVENT_DTYPE.names == ("t_us", "key", "value")
     assert issubclass(ione.wire.BadFrame, Exception)
     assert ione.__version__ == importlib.metadata.version("ione")
+
+
+def test_models_names_outside_checks_call() -> None:
+    memristor = importlib.import_module("ione.models.memristor")
+    assert memristor.DATA_DRIVEN_DUT1.k_p_per_ohm == 8.10e-3
+    assert memristor.DATA_DRIVEN_DUT2.r_p0_ohm == 16719.0
+    r = memristor.data_driven_pulse(4800.0, 2.0, 100, memristor.DATA_DRIVEN_DUT1)
+    assert abs(float(r) - 4957) < 0.005 * 4957
+
+
+def test_models_subpackages_export_what_they_define() -> None:
+    for name in ("ione.models.memristor", "ione.models.neuron", "ione.models.plasticity"):
+        module = importlib.import_module(name)
+        assert len(set(module.__all__)) == len(module.__all__)
+        for export in module.__all__:
+            assert getattr(module, export) is not None, (name, export)
