@@ -58,12 +58,12 @@ def row_update(reps: int, rng: np.random.Generator) -> tuple[float, float, float
     rule = RateRule()
     t0 = 2 * S
     posts = rng.integers(0, n_post, reps)
-    times = t0 + np.arange(reps) * 10  # in time order
+    times = t0 + np.arange(reps)  # in time order, at the end of the recorded history
     bank.on_post_spikes(posts[:10], times[:10], rule, h, rng)  # compile and warm
     start = time.perf_counter()
     u = bank.on_post_spikes(posts, times, rule, h, rng)
     batched = (time.perf_counter() - start) / reps
-    t1 = int(times[-1]) + 10
+    t1 = int(times[-1]) + 1
     start = time.perf_counter()
     for k in range(reps // 10):
         bank.on_post_spike(int(posts[k]), t1 + k, rule, h, rng)

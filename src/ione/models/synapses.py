@@ -83,25 +83,22 @@ class PlasticityUpdate:
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _dd_pulse(r0, v, t_s, s_nominal, rate_scale, k, b0, b1, b2, shift, sigma, z):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Data-driven closed form for one device (see ione.models.memristor.data_driven); ``z`` is a
-    standard normal draw for the cycle-to-cycle factor."""
+def _dd_pulse(r0, v, t_s, s_nominal, rate_scale, k, b0, b1, b2, shift, factor):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Data-driven closed form for one device (see ione.models.memristor.data_driven), its change
+    scaled by ``factor`` (the cycle-to-cycle log-normal draw, 1 without noise)."""
     bound = b0 + b1 * v + b2 * v * v + shift
     s = s_nominal * rate_scale
     if v > 0:
         if r0 >= bound:
             return r0
-        x = -k * s * t_s
-        r1 = bound + math.log(-math.expm1(x) + math.exp(-k * (bound - r0)) * math.exp(x)) / k
-    else:
-        if r0 <= bound:
-            return r0
-        x = k * s * t_s
-        r1 = bound - math.log(-math.expm1(x) + math.exp(-k * (r0 - bound)) * math.exp(x)) / k
-    if sigma > 0.0:
-        r1 = r0 + (r1 - r0) * math.exp(sigma * z)
-        r1 = min(r1, bound) if v > 0 else max(r1, bound)
-    return r1
+        em1 = math.expm1(-k * s * t_s)  # exp(x) - 1, exact for the tiny x of short pulses
+        r1 = bound + math.log(-em1 + math.exp(-k * (bound - r0)) * (1.0 + em1)) / k
+        return min(r0 + (r1 - r0) * factor, bound)
+    if r0 <= bound:
+        return r0
+    em1 = math.expm1(k * s * t_s)
+    r1 = bound - math.log(-em1 + math.exp(-k * (r0 - bound)) * (1.0 + em1)) / k
+    return max(r0 + (r1 - r0) * factor, bound)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -112,11 +109,7 @@ def _srdp_dd_rows(  # type: ignore[no-untyped-def]  # pragma: no cover
     post_ptr,
     by_post,
     pre_by_post,
-    r,
-    ap_scale,
-    an_scale,
-    rp_shift,
-    rn_shift,
+    dev,
     h_times,
     h_meta,
     h_clock,
@@ -124,7 +117,7 @@ def _srdp_dd_rows(  # type: ignore[no-untyped-def]  # pragma: no cover
     ltp_above,
     ltd_below,
     prm,
-    normals,
+    factors,
     cursor,
     counts,
     out_i,
@@ -134,7 +127,8 @@ def _srdp_dd_rows(  # type: ignore[no-untyped-def]  # pragma: no cover
     """Post-synaptic triggers of the rate rule on rows of data-driven devices, in place.
 
     ``prm``: LTP volts, LTP width (s), LTD volts, LTD width (s), nominal SET and RESET rates at
-    those volts, k_p, k_n, r_p0, r_p1, r_p2, r_n0, r_n1, r_n2, c2c sigma. Writes (trigger,
+    those volts, k_p, k_n, r_p0, r_p1, r_p2, r_n0, r_n1, r_n2, c2c sigma; ``factors`` holds
+    pre-drawn cycle-to-cycle factors (used when sigma > 0). Writes (trigger,
     synapse, polarity) into ``out_i`` and (R before, R after) into ``out_r`` from position ``m``.
     Starts at trigger ``g0``; stops before a row for which the pool of normal draws might run
     short. Returns (entries written so far, next trigger to process).
@@ -162,41 +156,41 @@ def _srdp_dd_rows(  # type: ignore[no-untyped-def]  # pragma: no cover
     for g in range(g0, posts.shape[0]):
         j = posts[g]
         a, b = post_ptr[j], post_ptr[j + 1]
-        if sigma > 0.0 and normals.shape[0] - c < b - a:
+        if sigma > 0.0 and factors.shape[0] - c < b - a:
             cursor[0] = c
             return m, g
         count_window(h_times, h_meta, h_clock, pre_by_post[a:b], times[g], window_us, counts)
+        # Pass 1 decides (sequential, cheap); pass 2 programs only the chosen devices, with
+        # independent loads the CPU can overlap (the devices of a row are scattered in memory).
+        m0 = m
         for q in range(b - a):
             n = counts[q]
             if n > ltp_above:
-                k_syn = by_post[a + q]
-                r0 = r[k_syn]
-                z = 0.0
-                if sigma > 0.0:
-                    z = normals[c]
-                    c += 1
-                r1 = _dd_pulse(r0, v_ltp, t_ltp, sp_nom, ap_scale[k_syn], kp, rp0, rp1, rp2,
-                               rp_shift[k_syn], sigma, z)  # fmt: skip
                 pol = 1
             elif n < ltd_below:
-                k_syn = by_post[a + q]
-                r0 = r[k_syn]
-                z = 0.0
-                if sigma > 0.0:
-                    z = normals[c]
-                    c += 1
-                r1 = _dd_pulse(r0, v_ltd, t_ltd, sn_nom, an_scale[k_syn], kn, rn0, rn1, rn2,
-                               rn_shift[k_syn], sigma, z)  # fmt: skip
                 pol = -1
             else:
                 continue
-            r[k_syn] = r1
             out_i[0, m] = g
-            out_i[1, m] = k_syn
+            out_i[1, m] = by_post[a + q]
             out_i[2, m] = pol
-            out_r[0, m] = r0
-            out_r[1, m] = r1
             m += 1
+        for e in range(m0, m):
+            k_syn = out_i[1, e]
+            r0 = dev[k_syn, 0]
+            f = 1.0
+            if sigma > 0.0:
+                f = factors[c]
+                c += 1
+            if out_i[2, e] > 0:
+                r1 = _dd_pulse(r0, v_ltp, t_ltp, sp_nom, dev[k_syn, 1], kp, rp0, rp1, rp2,
+                               dev[k_syn, 3], f)  # fmt: skip
+            else:
+                r1 = _dd_pulse(r0, v_ltd, t_ltd, sn_nom, dev[k_syn, 2], kn, rn0, rn1, rn2,
+                               dev[k_syn, 4], f)  # fmt: skip
+            dev[k_syn, 0] = r1
+            out_r[0, e] = r0
+            out_r[1, e] = r1
     cursor[0] = c
     return m, posts.shape[0]
 
@@ -259,6 +253,11 @@ class SynapseBank:
             raise ValueError(f"device state holds {len(st)} devices for {n} synapses")
         # The bank owns (and updates in place) its own copy of the device state.
         self.state = type(st)(**{f.name: np.array(getattr(st, f.name)) for f in fields(st)})
+        if isinstance(self.state, DataDrivenState):
+            # One row per device, its five numbers side by side: programming a device touches
+            # one cache line. The state's arrays are views of these columns.
+            self._packed = np.stack([getattr(self.state, f.name) for f in fields(self.state)], 1)
+            self.state = DataDrivenState(*(self._packed[:, c] for c in range(5)))
         self._by_post = np.argsort(self.post, kind="stable")
         self._post_ptr = np.searchsorted(self.post[self._by_post], np.arange(self.n_post + 1))
         self._pre_by_post = np.ascontiguousarray(self.pre[self._by_post])
@@ -269,7 +268,7 @@ class SynapseBank:
         self.ltd_pulses = 0
         self.triggers = 0
         self.reads = 0
-        self._normals = np.empty(0)  # standard normals drawn from the caller's rng in blocks
+        self._factors = np.empty(0)  # cycle-to-cycle factors drawn from the caller's rng in blocks
         self._cursor = np.zeros(1, np.int64)
 
     def __len__(self) -> int:
@@ -297,8 +296,7 @@ class SynapseBank:
         postsynaptic targets with their weight bytes."""
         syn = self.row_of_pre(pre)
         self.reads += syn.size
-        r = self.model.resistance(_take(self.state, syn))
-        return self.post[syn], self.window.weight_byte(r)
+        return self.post[syn], self.window.weight_byte(self._resistance(syn))
 
     def read_pres(
         self, pres: npt.ArrayLike
@@ -314,8 +312,14 @@ class SynapseBank:
         offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         syn = self._by_pre[np.repeat(lo, lengths) + offsets]
         self.reads += syn.size
-        r = self.model.resistance(_take(self.state, syn))
-        return which, self.post[syn], self.window.weight_byte(r)
+        return which, self.post[syn], self.window.weight_byte(self._resistance(syn))
+
+    def _resistance(self, syn: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        st = self.state
+        if isinstance(st, DataDrivenState):  # the state is the resistance: read it directly
+            out: npt.NDArray[np.float64] = st.r_ohm[syn]
+            return out
+        return self.model.resistance(_take(st, syn))
 
     # ------------------------------------------------------------------ programming
     def on_post_spike(
@@ -454,15 +458,16 @@ class SynapseBank:
         m, g = 0, 0
         while g < posts.size:
             m, g = _srdp_dd_rows(
-                posts, t_us, g, self._post_ptr, self._by_post, self._pre_by_post, st.r_ohm,
-                st.a_p_scale, st.a_n_scale, st.r_p_shift_ohm, st.r_n_shift_ohm, *history.arrays,
-                np.int64(rule.window_us), rule.ltp_above, rule.ltd_below, prm, self._normals,
+                posts, t_us, g, self._post_ptr, self._by_post, self._pre_by_post, self._packed,
+                *history.arrays,
+                np.int64(rule.window_us), rule.ltp_above, rule.ltd_below, prm, self._factors,
                 self._cursor, self._counts, out_i, out_r, m,
             )  # fmt: skip
             if g < posts.size:
                 # Noise comes from rng in blocks, drawn between rows, never inside a row.
                 assert rng is not None
-                self._normals = rng.standard_normal(max(1 << 16, self._counts.size))
+                z = rng.standard_normal(max(1 << 16, self._counts.size))
+                self._factors = np.exp(model.c2c_sigma * z)
                 self._cursor[0] = 0
         trig = out_i[0, :m]
         return self._report(t_us[trig], posts[trig], out_i[1, :m], out_i[2, :m].astype(np.int8),
