@@ -171,13 +171,15 @@ def _srdp_dd_rows(  # type: ignore[no-untyped-def]  # pragma: no cover
                 pol = -1
             else:
                 continue
+            k_syn = by_post[a + q]
             out_i[0, m] = g
-            out_i[1, m] = by_post[a + q]
+            out_i[1, m] = k_syn
             out_i[2, m] = pol
+            out_r[0, m] = dev[k_syn, 0]  # independent loads here, so their misses overlap
             m += 1
         for e in range(m0, m):
             k_syn = out_i[1, e]
-            r0 = dev[k_syn, 0]
+            r0 = out_r[0, e]
             f = 1.0
             if sigma > 0.0:
                 f = factors[c]
