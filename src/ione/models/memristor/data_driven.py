@@ -226,6 +226,14 @@ class DataDrivenState:
 class DataDriven:
     """Arrays of data-driven TiOx devices with cycle-to-cycle and device-to-device variability.
 
+    .. math::
+
+        \\frac{dR}{dt} = s(v) f(R, v),\\qquad i = \\frac{a}{R} \\sinh(b v)
+
+    each pulse applied by the closed form of :func:`data_driven_pulse` with the device's own
+    rates and boundaries, its change then scaled by a log-normal cycle-to-cycle factor
+    (Messaris et al., IEEE TCAD 37(12), 2018; SYSTEM.md §2.1).
+
     Parameters
     ----------
     params

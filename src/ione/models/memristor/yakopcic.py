@@ -123,8 +123,7 @@ class Yakopcic:
         g(V) = A_p (e^V - e^{V_p})\\ (V > V_p),\\quad -A_n (e^{-V} - e^{V_n})\\ (V < -V_n),
         \\quad 0\\ \\text{otherwise}
 
-        \\frac{dx}{dt} = \\eta\\, g(V)\\, f(x),\\quad
-        f = e^{-\\alpha_p (x - x_p)} \\frac{x_p - x}{1 - x_p} + 1 \\ \\text{...}
+        \\frac{dx}{dt} = \\eta\\, g(V)\\, f(x)
 
     with the windows of Yakopcic et al.: while ``x`` rises, ``f = e^{-α_p (x - x_p)} w_p(x)``
     above ``x_p`` (``w_p = (x_p - x)/(1 - x_p) + 1``) and 1 below; while it falls,
