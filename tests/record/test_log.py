@@ -236,3 +236,19 @@ def test_a_huge_block_is_one_record(tmp_path: Path) -> None:
         w.append("spikes", ev)
     ((kind, got),) = list(LogReader(path))
     assert kind == "spikes" and same(got, ev)
+
+
+def test_the_documented_example_bytes(tmp_path: Path) -> None:
+    """docs/record-format.md shows these bytes; they must stay true."""
+    path = tmp_path / "ex.ionelog"
+    with LogWriter(path) as w:
+        w.append("spikes", make_events([1000, 1010], [7, 9]))
+    data = path.read_bytes()
+    assert data[:16] == bytes.fromhex("494f4e454c4f4700 0100 0000 00000000")
+    assert data[16:28] == bytes.fromhex("a5524543 3d000000 95275f0b")
+    assert data[28:38] == bytes.fromhex("01 0000 06 7370696b6573")
+    block = data[16 + 12 + 61 :]
+    assert block == bytes.fromhex(
+        "a5524543 23000000 fc66aebc 02 0000"
+        "e803000000000000 07000000 00000000 f203000000000000 09000000 00000000"
+    )
