@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_wire.py", "bench_synapses.py", "bench_coba.py"]
+BENCHMARKS = ["bench_wire.py", "bench_synapses.py", "bench_coba.py", "bench_record.py"]
 
 
 def main() -> int:

@@ -252,3 +252,20 @@ def test_the_documented_example_bytes(tmp_path: Path) -> None:
         "a5524543 23000000 fc66aebc 02 0000"
         "e803000000000000 07000000 00000000 f203000000000000 09000000 00000000"
     )
+
+
+def test_a_record_appended_after_a_commit_is_committed_without_another_append(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    commits = threading.Semaphore(0)
+    with LogWriter(tmp_path / "r.ionelog", commit_interval_us=200,
+                   on_commit=lambda n: commits.release()) as w:  # fmt: skip
+        for i in range(300):
+            w.append("spikes", make_events([i], [i]))
+            w.commit()
+            assert commits.acquire(timeout=5)
+            w.append("spikes", make_events([i], [i]))
+            assert commits.acquire(timeout=5), i  # the flusher picks it up on its own
+            assert w.statistics()["records_buffered"] == 0

@@ -2,8 +2,8 @@
 
 A site appends records (numpy blocks or JSON) as it runs; the writer frames each with a CRC32C
 and makes them durable in **group commits**: one write and one ``fdatasync`` for everything
-appended since the last commit, at most every ``commit_interval_us`` (100 ms by default) while
-appends keep coming, and within that interval after they stop (a background flusher). A process
+appended since the last commit, done by a background flusher once the oldest waiting record is
+``commit_interval_us`` old (100 ms by default), while the appending thread goes on. A process
 killed at any moment leaves a log whose every committed record reads back intact; what was
 appended but not yet committed may be lost, and a record cut short by the kill is a *torn tail*
 that the reader skips and reports. Damage anywhere else is reported as an error, never returned
@@ -68,7 +68,10 @@ class LogWriter:
     commit_interval_us
         Longest time appended data waits before it is committed (default 100 ms).
     on_commit
-        Called after each commit with the number of records durable so far.
+        Called after each commit with the number of records durable so far (from the thread
+        that committed).
+    max_buffer_bytes
+        Bytes that may wait for a commit before an append commits them itself.
 
     Use as a context manager, or call :meth:`close`.
     """
@@ -79,11 +82,13 @@ class LogWriter:
         *,
         commit_interval_us: int = 100_000,
         on_commit: Callable[[int], None] | None = None,
+        max_buffer_bytes: int = 256 << 20,
     ) -> None:
         if commit_interval_us <= 0:
             raise ValueError(f"commit_interval_us must be > 0, got {commit_interval_us}")
         self.path = Path(path)
         self.commit_interval_us = int(commit_interval_us)
+        self.max_buffer_bytes = int(max_buffer_bytes)
         self._on_commit = on_commit
         self.path.parent.mkdir(parents=True, exist_ok=True)
         existing = self.path.exists() and self.path.stat().st_size > 0
@@ -107,22 +112,28 @@ class LogWriter:
             os.write(self._fd, fmt.FILE_HEADER.pack(fmt.MAGIC, fmt.VERSION, 0, 0))
             os.fsync(self._fd)
         self._buffer = bytearray()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the buffer and the counters
+        self._commit_lock = threading.Lock()  # one commit at a time, in order
+        self._pending = threading.Condition(self._lock)  # the flusher waits here for data
         self._oldest: float | None = None  # monotonic time of the oldest uncommitted append
         self._closed = False
         self._error: BaseException | None = None
-        self._wake = threading.Event()
         self._closing = threading.Event()
+        self._dtype_keys: dict[np.dtype, str] = {}
+        self.bytes_written = 0
+        self.commits = 0
         self._flusher = threading.Thread(target=self._flush_loop, name=f"ione-log {self.path.name}",
                                          daemon=True)  # fmt: skip
         self._flusher.start()
-        self.bytes_written = 0
-        self.commits = 0
 
     # ------------------------------------------------------------------ appending
     def append(self, kind: str, block: npt.ArrayLike | dict[str, Any] | list[Any]) -> None:
         """Append one record: a numpy block (1-D, scalar or flat structured dtype) or a JSON
-        value (a dict or list: configuration, statistics, versions)."""
+        value (a dict or list: configuration, statistics, versions).
+
+        Appending never waits for the disk, except when more than ``max_buffer_bytes`` are
+        waiting for a commit (then it commits them first: back-pressure instead of unbounded
+        memory)."""
         if isinstance(block, dict | list):
             try:
                 text = json.dumps(block, allow_nan=False, separators=(",", ":"))
@@ -135,8 +146,11 @@ class LogWriter:
             arr = np.ascontiguousarray(block)
             if arr.ndim != 1:
                 raise TypeError(f"record {kind!r}: blocks must be 1-D, got shape {arr.shape}")
-            _check_dtype(arr.dtype)
-            key = (kind, _dtype_key(arr.dtype))
+            dkey = self._dtype_keys.get(arr.dtype)
+            if dkey is None:
+                _check_dtype(arr.dtype)
+                dkey = self._dtype_keys[arr.dtype] = _dtype_key(arr.dtype)
+            key = (kind, dkey)
             bodies = []
             schema_id = self._schemas.get(key)
             if schema_id is None:
@@ -146,22 +160,19 @@ class LogWriter:
                 self._schemas[key] = schema_id
                 bodies.append(fmt.schema_body(schema_id, kind, arr.dtype))
             bodies.append(fmt.block_body(schema_id, arr.tobytes()))
-        framed = b"".join(fmt.frame(b) for b in bodies)
-        commit_now = False
+        framed = b"".join([fmt.frame(b) for b in bodies])
         with self._lock:
             self._raise_if_failed()
             if self._closed:
                 raise RuntimeError(f"{self.path}: append to a closed log")
             self._buffer += framed
             self._records_buffered += 1
-            now = time.monotonic()
             if self._oldest is None:
-                self._oldest = now
-                self._wake.set()
-            elif (now - self._oldest) * 1e6 >= self.commit_interval_us:
-                commit_now = True
-        if commit_now:
-            self.commit()
+                self._oldest = time.monotonic()
+                self._pending.notify()
+            overfull = len(self._buffer) > self.max_buffer_bytes
+        if overfull:
+            self._commit_pending()
 
     def append_all(self, records: list[Record]) -> None:
         """Append several records in order."""
@@ -173,51 +184,48 @@ class LogWriter:
         """Write and ``fdatasync`` everything appended so far; returns once it is durable."""
         with self._lock:
             self._raise_if_failed()
-            self._commit_locked()
+        self._commit_pending()
 
-    def _commit_locked(self) -> None:
-        if not self._buffer:
-            self._oldest = None
-            return
-        data = memoryview(self._buffer)
-        while data:
-            n = os.write(self._fd, data)
-            data = data[n:]
-        os.fdatasync(self._fd)
-        self.bytes_written += len(self._buffer)
-        self._buffer = bytearray()
-        self._records_committed += self._records_buffered
-        self._records_buffered = 0
-        self._oldest = None
-        self.commits += 1
-        if self._on_commit is not None:
-            self._on_commit(self._records_committed)
+    def _commit_pending(self) -> None:
+        """One group commit. The buffer is swapped under the lock and written outside it, so
+        appends go on while the disk works."""
+        with self._commit_lock:
+            with self._lock:
+                data, n = self._buffer, self._records_buffered
+                self._buffer, self._records_buffered, self._oldest = bytearray(), 0, None
+            if not data:
+                return
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fdatasync(self._fd)
+            with self._lock:
+                self._records_committed += n
+                self.bytes_written += len(data)
+                self.commits += 1
+                committed = self._records_committed
+            if self._on_commit is not None:
+                self._on_commit(committed)
 
     def _flush_loop(self) -> None:
         interval = self.commit_interval_us / 1e6
         while True:
-            self._wake.wait()
             with self._lock:
+                while self._oldest is None and not self._closed:
+                    self._pending.wait()
                 if self._closed:
                     return
-                oldest = self._oldest
-            if oldest is None:
-                self._wake.clear()
-                continue
-            delay = oldest + interval - time.monotonic()
-            if delay > 0 and self._closing.wait(delay):  # wait out the commit interval
+                assert self._oldest is not None
+                delay = self._oldest + interval - time.monotonic()
+            if delay > 0 and self._closing.wait(delay):  # the longest data may wait
                 return
-            with self._lock:
-                if self._closed:
-                    return
-                try:
-                    if self._oldest is not None and (time.monotonic() - self._oldest) >= interval:
-                        self._commit_locked()
-                except BaseException as exc:  # keep it for the appending thread to raise
+            try:
+                self._commit_pending()
+            except BaseException as exc:  # kept for the appending thread to raise
+                with self._lock:
                     self._error = exc
-                    return
-                if self._oldest is None:
-                    self._wake.clear()
+                return
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
@@ -240,14 +248,15 @@ class LogWriter:
         with self._lock:
             if self._closed:
                 return
-            try:
-                self._commit_locked()
-            finally:
-                self._closed = True
-                self._closing.set()
-                self._wake.set()
+            self._closed = True
+            self._closing.set()
+            self._pending.notify()
         self._flusher.join()
-        os.close(self._fd)
+        try:
+            self._commit_pending()
+        finally:
+            os.close(self._fd)
+        self._raise_if_failed()
 
     def __enter__(self) -> LogWriter:
         return self
