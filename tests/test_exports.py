@@ -88,3 +88,11 @@ def test_models_subpackages_export_what_they_define() -> None:
         assert len(set(module.__all__)) == len(module.__all__)
         for export in module.__all__:
             assert getattr(module, export) is not None, (name, export)
+
+
+def test_record_names_outside_checks_call(tmp_path: object) -> None:
+    record = importlib.import_module("ione.record")
+    assert callable(record.LogWriter) and callable(record.LogReader)
+    assert {"LogWriter", "LogReader", "merge_run", "export_nwb", "export_neo"} <= set(
+        record.__all__
+    )

@@ -78,7 +78,53 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait for the peer before giving up (10)",
     )
     peer.add_argument("--stats-out", type=Path)
+
+    merge = sub.add_parser(
+        "merge", help="merge a run's site logs onto one clock (RUN/session.ionelog)"
+    )
+    merge.add_argument("run", type=Path, metavar="RUN", help="run folder of site logs")
+    merge.add_argument("--reference", metavar="SITE", help="site whose clock to use (default: "
+                       "the site with most links)")  # fmt: skip
+
+    export = sub.add_parser("export", help="export a run to NWB and/or Neo (NIX)")
+    export.add_argument("run", type=Path, metavar="RUN", help="run folder or session file")
+    export.add_argument("--nwb", type=Path, metavar="FILE", help="write an NWB file")
+    export.add_argument("--neo", type=Path, metavar="FILE", help="write a Neo NIX file (.nix)")
+    export.add_argument("--reference", metavar="SITE", help="site whose clock to use")
+
+    inspect = sub.add_parser("inspect", help="print a summary of a run")
+    inspect.add_argument("run", type=Path, metavar="RUN", help="run folder or session file")
+    inspect.add_argument("--reference", metavar="SITE", help="site whose clock to use")
     return parser
+
+
+def _record_command(args: argparse.Namespace) -> int:
+    """``merge``, ``export`` and ``inspect``: failures print one line and return 1."""
+    from ione.record import summary
+    from ione.record.merge import SESSION_FILE, merge_run, open_session, save_session
+
+    try:
+        if args.command == "merge":
+            session = merge_run(args.run, args.reference)
+            path = save_session(session, args.run / SESSION_FILE)
+            print(f"{summary.summary_line(session)} -> {path}")
+        elif args.command == "inspect":
+            summary.render_summary(open_session(args.run, args.reference, cache=False))
+        else:
+            session = open_session(args.run, args.reference)
+            if args.nwb is not None:
+                from ione.record.nwb import export_nwb
+
+                print(f"wrote {export_nwb(session, args.nwb)}")
+            if args.neo is not None:
+                from ione.record.neo_export import export_neo
+
+                print(f"wrote {export_neo(session, args.neo)}")
+    except (OSError, ValueError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"ione {args.command}: {message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"wrote a new link key to {args.path} (mode 0600); give the peer site a copy")
         return 0
+    if args.command in ("merge", "export", "inspect"):
+        if args.command == "export" and args.nwb is None and args.neo is None:
+            build_parser().error("export: give --nwb FILE and/or --neo FILE")
+        return _record_command(args)
     if args.command == "demo":
         from ione.node.demo import run_demo
 

@@ -149,3 +149,12 @@ def test_merge_errors_name_the_problem(tmp_path: Path) -> None:
         w.append(K.SPIKES, K.spike_block([1], [1]))
     with pytest.raises(ValueError, match="no meta record"):
         merge_run(tmp_path)
+
+
+def test_saving_a_session_twice_replaces_it(tmp_path: Path) -> None:
+    write_run(tmp_path, np.random.default_rng(10), duration_s=3.0)
+    session = merge_run(tmp_path)
+    save_session(session, tmp_path / "session.ionelog")
+    save_session(session, tmp_path / "session.ionelog")
+    assert load_session(tmp_path / "session.ionelog").spikes.size == session.spikes.size
+    assert not (tmp_path / "session.ionelog.tmp").exists()

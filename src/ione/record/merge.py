@@ -16,6 +16,7 @@ uncertainties adding up. Every event keeps its own uncertainty in the merged ses
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Iterable
@@ -41,9 +42,11 @@ __all__ = [
     "load_session",
     "merge",
     "merge_run",
+    "open_session",
     "read_site_log",
     "save_session",
     "site_logs",
+    "writable",
 ]
 
 SESSION_FILE: Final = "session.ionelog"
@@ -317,9 +320,13 @@ def merge_run(run: str | os.PathLike[str], reference: str | None = None) -> Sess
     return merge([read_site_log(p) for p in site_logs(run)], reference)
 
 
-def save_session(session: Session, path: str | os.PathLike[str]) -> None:
-    """Write a merged session as a log of its own (``session.ionelog`` in the run folder)."""
-    with LogWriter(path) as w:
+def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
+    """Write a merged session as a log of its own (``session.ionelog`` in the run folder),
+    replacing an earlier one at once (written aside, then renamed over it)."""
+    path = writable(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    with LogWriter(tmp) as w:
         w.append("session", {"reference": session.reference, "sites": session.sites,
                              "meta": session.meta, "links": session.links,
                              "dropped_bytes": session.dropped_bytes})  # fmt: skip
@@ -329,6 +336,8 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> None:
         w.append("merged_reads", session.reads)
         for name, clock in session.clock.items():
             w.append(f"clock:{name}", clock)
+    os.replace(tmp, path)
+    return path
 
 
 def load_session(path: str | os.PathLike[str]) -> Session:
@@ -352,3 +361,50 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         links=head.get("links", {}), meta=head.get("meta", {}),
         dropped_bytes=head.get("dropped_bytes", {}),
     )  # fmt: skip
+
+
+def open_session(
+    path: str | os.PathLike[str], reference: str | None = None, *, cache: bool = True
+) -> Session:
+    """A run's merged session: ``path`` is a run folder or a session file.
+
+    For a folder, ``session.ionelog`` is used when it is at least as new as every site log and
+    on the requested reference; otherwise the site logs are merged again (and, with ``cache``,
+    the merged session replaces ``session.ionelog``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the path does not exist or a folder holds no site logs.
+    ValueError
+        If a log is not a valid ione log or is corrupted, the reference is unknown, or a session
+        file was merged on another reference.
+    """
+    path = Path(path)
+    if path.is_file():
+        session = load_session(path)
+        if reference is not None and reference != session.reference:
+            raise ValueError(
+                f"{path} was merged on the clock of {session.reference!r}, not {reference!r}: "
+                "give the run folder to merge it again"
+            )
+        return session
+    logs = site_logs(path)
+    merged = path / SESSION_FILE
+    if merged.is_file() and merged.stat().st_mtime_ns >= max(p.stat().st_mtime_ns for p in logs):
+        session = load_session(merged)
+        if reference is None or reference == session.reference:
+            return session
+    session = merge_run(path, reference)
+    if cache:
+        with contextlib.suppress(OSError):  # a read-only run folder can still be exported
+            save_session(session, merged)
+    return session
+
+
+def writable(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`Path`, after checking that its folder exists."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path}: no folder {path.parent} to write into")
+    return path
