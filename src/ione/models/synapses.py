@@ -305,6 +305,22 @@ class SynapseBank:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
         """:meth:`read_pre` for many presynaptic spikes at once (e.g. one tick's):
         ``(index of the spike in pres, postsynaptic target, weight byte)`` for every synapse."""
+        which, syn, _ = self._rows_of_pres(pres)
+        self.reads += syn.size
+        return which, self.post[syn], self.window.weight_byte(self._resistance(syn))
+
+    def read_synapses(
+        self, pres: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Like :meth:`read_pres`, with the synapse indices and their resistances:
+        ``(index of the spike in pres, synapse, resistance in Ω)``."""
+        which, syn, _ = self._rows_of_pres(pres)
+        self.reads += syn.size
+        return which, syn, self._resistance(syn)
+
+    def _rows_of_pres(
+        self, pres: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         p = np.asarray(pres, dtype=np.int64).ravel()
         if p.size and (p.min() < 0 or p.max() >= self.n_pre):
             raise ValueError(f"presynaptic neuron outside 0 ... {self.n_pre - 1}")
@@ -313,8 +329,7 @@ class SynapseBank:
         which = np.repeat(np.arange(p.size), lengths)
         offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         syn = self._by_pre[np.repeat(lo, lengths) + offsets]
-        self.reads += syn.size
-        return which, self.post[syn], self.window.weight_byte(self._resistance(syn))
+        return which, syn, p
 
     def _resistance(self, syn: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         st = self.state

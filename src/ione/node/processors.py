@@ -1,0 +1,354 @@
+"""What each kind of site does in one tick: pacemakers, silicon neurons, cultures and the hub.
+
+A processor is plain synchronous code: once per tick the site runtime hands it the events that
+arrived (times already translated onto the local clock) and the tick's start time, and gets back
+the events to send, by destination site, and the records to log. No sockets, no clocks, no
+asyncio here, so a processor is tested in virtual time and a run is reproducible from its seed.
+
+Messages between sites are event blocks (:data:`ione.events.EVENT_DTYPE`); the address says
+whose event it is:
+
+=========================  ============================  =====================================
+from → to                  key                           value
+=========================  ============================  =====================================
+silicon/generator → hub    the spiking neuron            0
+hub → culture              the target neuron             weight ``w_byte / 255``: stimulate it
+culture → hub              the responding neuron         response code 0 PSP, 1 stimulated AP,
+                                                         2 spontaneous AP (SYSTEM.md §1.1)
+hub → silicon              the target neuron             weight ``w_byte / 255``: synaptic input
+=========================  ============================  =====================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ione.events import EVENT_DTYPE, EventBlock, make_events
+from ione.models.neuron.culture import Culture, CultureState, culture_initial_state, culture_run
+from ione.models.neuron.dpi import DPIParams, DPIState, dpi_initial_state, dpi_run
+from ione.models.neuron.stimulation import (
+    DEFAULT_STIMULATION,
+    CapacitiveStimulation,
+    classify_responses,
+    ramp_train,
+    response_window_end_us,
+    stimulus_peak_mv,
+)
+from ione.models.plasticity import RateRule, SpikeHistory
+from ione.models.synapses import SynapseBank
+from ione.record import kinds as K
+
+__all__ = [
+    "RESPONSE_DTYPE",
+    "CultureProcessor",
+    "HubProcessor",
+    "HubSynapses",
+    "PacemakerProcessor",
+    "Phase",
+    "Processor",
+    "SiliconProcessor",
+    "TickResult",
+]
+
+#: One row per stimulus response of a culture (kind ``responses``).
+RESPONSE_DTYPE = np.dtype(
+    [("t_us", "<i8"), ("key", "<u4"), ("weight", "<f4"), ("code", "u1"), ("latency_us", "<i8"),
+     ("peak_mv", "<f4")]
+)  # fmt: skip
+_EMPTY = np.zeros(0, EVENT_DTYPE)
+
+
+@dataclass
+class TickResult:
+    """What one tick produced: events to send (by destination site) and records to log."""
+
+    outbound: dict[str, list[EventBlock]] = field(default_factory=dict)
+    records: list[tuple[str, Any]] = field(default_factory=list)
+
+    def send(self, site: str, events: EventBlock) -> None:
+        if events.size:
+            self.outbound.setdefault(site, []).append(events)
+
+    def log(self, kind: str, block: Any) -> None:
+        if not isinstance(block, np.ndarray) or block.size:
+            self.records.append((kind, block))
+
+    def merge(self, other: TickResult) -> None:
+        for site, blocks in other.outbound.items():
+            self.outbound.setdefault(site, []).extend(blocks)
+        self.records.extend(other.records)
+
+
+class Processor:
+    """One population's (or the hub's) work per tick."""
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """A protocol phase: ``[start_us, stop_us)`` and the pacemaker rate during it."""
+
+    name: str
+    start_us: int
+    stop_us: int
+    rate_hz: float
+
+
+class PacemakerProcessor(Processor):
+    """A silicon pacemaker (or any generator): regular spikes at each phase's rate, sent to
+    ``targets`` (the hub). With ``poisson=True`` the spikes are a Poisson train instead."""
+
+    def __init__(
+        self,
+        key_base: int,
+        size: int,
+        phases: Sequence[Phase],
+        targets: Sequence[str],
+        *,
+        poisson: bool = False,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if size < 1:
+            raise ValueError("a pacemaker needs at least one neuron")
+        if poisson and rng is None:
+            raise ValueError("a Poisson generator needs an rng")
+        self.key_base, self.size, self.phases = key_base, size, list(phases)
+        self.targets, self.poisson, self.rng = list(targets), poisson, rng
+        self.spikes = 0
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        out = TickResult()
+        times: list[npt.NDArray[np.int64]] = []
+        for ph in self.phases:
+            lo, hi = max(t_us, ph.start_us), min(t_us + dt_us, ph.stop_us)
+            if hi <= lo or ph.rate_hz <= 0:
+                continue
+            if self.poisson:
+                assert self.rng is not None
+                n = int(self.rng.poisson(ph.rate_hz * self.size * (hi - lo) / 1e6))
+                times.append(np.sort(self.rng.integers(lo, hi, n)))
+            else:
+                period = 1e6 / ph.rate_hz
+                k0 = int(np.ceil((lo - ph.start_us) / period))
+                k1 = int(np.ceil((hi - ph.start_us) / period))
+                times.append(ph.start_us + np.rint(np.arange(k0, k1) * period).astype(np.int64))
+        t = np.concatenate(times) if times else np.zeros(0, np.int64)
+        if t.size:
+            if self.poisson:
+                assert self.rng is not None
+                stamps, keys = t, self.rng.integers(0, self.size, t.size)
+            else:  # every neuron of the pacemaker fires at each beat
+                stamps, keys = np.repeat(t, self.size), np.tile(np.arange(self.size), t.size)
+            ev = make_events(stamps, self.key_base + keys)
+            self.spikes += ev.size
+            for site in self.targets:
+                out.send(site, ev)
+            out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
+        return out
+
+
+class SiliconProcessor(Processor):
+    """DPI silicon neurons driven by weighted events from the hub; their spikes go to
+    ``targets``. Each event's efficacy ``w`` (``w_byte / 255``) enters the sub-step it falls in."""
+
+    def __init__(self, key_base: int, size: int, params: DPIParams, targets: Sequence[str],
+                 *, substep_us: int = 100) -> None:  # fmt: skip
+        self.key_base, self.size, self.params = key_base, size, params
+        self.targets, self.substep_us = list(targets), substep_us
+        self.state: DPIState = dpi_initial_state(size, params)
+        self.spikes = 0
+        self.inputs = 0
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        out = TickResult()
+        n_sub = max(1, dt_us // self.substep_us)
+        mine = inbound[
+            (inbound["key"] >= self.key_base) & (inbound["key"] < self.key_base + self.size)
+        ]
+        e_exc = np.zeros((n_sub, self.size))
+        if mine.size:
+            row = np.clip((mine["t_us"] - t_us) // self.substep_us, 0, n_sub - 1)
+            np.add.at(e_exc, (row, mine["key"] - self.key_base), np.clip(mine["value"], 0.0, 1.0))
+            self.inputs += mine.size
+        self.state, raster = dpi_run(self.state, self.params, self.substep_us, n_sub, e_exc)
+        steps, neurons = np.nonzero(raster)
+        if steps.size:
+            ev = make_events(
+                t_us + steps.astype(np.int64) * self.substep_us, self.key_base + neurons
+            )
+            self.spikes += ev.size
+            for site in self.targets:
+                out.send(site, ev)
+            out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
+        return out
+
+
+class CultureProcessor(Processor):
+    """A culture (or a single neuron): stimulation requests from the hub become capacitive ramp
+    trains; every response is classified (PSP, stimulated AP, spontaneous AP) and reported to
+    ``hub`` as it becomes final (SYSTEM.md §1.1, §3.2)."""
+
+    def __init__(
+        self,
+        key_base: int,
+        culture: Culture,
+        hub: str,
+        rng: np.random.Generator,
+        *,
+        targets: int | None = None,
+        stimulation: CapacitiveStimulation = DEFAULT_STIMULATION,
+        memory_us: int = 2_000_000,
+    ) -> None:
+        self.key_base, self.culture, self.hub, self.rng = key_base, culture, hub, rng
+        self.size = culture.params.n_neurons if targets is None else targets
+        self.stimulation = stimulation
+        self.state: CultureState = culture_initial_state(culture, rng)
+        self.memory_us = memory_us
+        self._stim = np.zeros(0, [("t", "<i8"), ("n", "<i8"), ("w", "<f8"), ("end", "<i8")])
+        self._spikes = np.zeros(0, [("t", "<i8"), ("n", "<i8")])
+        self.stimuli = self.aps = self.reports = 0
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        out = TickResult()
+        mine = inbound[
+            (inbound["key"] >= self.key_base) & (inbound["key"] < self.key_base + self.size)
+        ]
+        ramps = None
+        if mine.size:
+            # a request is carried out at the start of the tick it arrives in (never late)
+            n = (mine["key"] - self.key_base).astype(np.int64)
+            w = np.clip(mine["value"].astype(np.float64), 0.0, 1.0)
+            onset = np.full(n.size, t_us, np.int64)
+            ramps = ramp_train(onset, n, w, self.stimulation)
+            rows = np.zeros(n.size, self._stim.dtype)
+            rows["t"], rows["n"], rows["w"] = onset, n, w
+            rows["end"] = response_window_end_us(onset, w, self.stimulation)
+            self._stim = np.concatenate([self._stim, rows])
+            self.stimuli += n.size
+            out.log(K.STIMULATION, K.stim_block(t_us=onset, key=self.key_base + n, amplitude=w,
+                                                allowed=1))  # fmt: skip
+        self.state, spikes = culture_run(self.state, ramps, self.culture, dt_us, self.rng)
+        own = spikes.neuron < self.size
+        if len(spikes):
+            new = np.zeros(int(own.sum()), self._spikes.dtype)
+            new["t"], new["n"] = spikes.t_us[own], spikes.neuron[own]
+            self._spikes = np.concatenate([self._spikes, new])
+            self.aps += new.size
+            out.log(K.SPIKES, K.spike_block(spikes.t_us, self.key_base + spikes.neuron))
+        self._report(t_us, t_us + dt_us, out)
+        return out
+
+    def _report(self, t0: int, t1: int, out: TickResult) -> None:
+        s, a = self._stim, self._spikes
+        res = classify_responses(s["t"], s["n"], s["w"], a["t"], a["n"], self.stimulation)
+        # APs seen in this tick are final at once; PSPs once their stimulus's window closed
+        ap = (res.code > 0) & (res.t_us >= t0) & (res.t_us < t1)
+        psp_stims = np.flatnonzero((res.stim_code == 0) & (s["end"] >= t0) & (s["end"] < t1))
+        psp = (res.code == 0) & np.isin(res.stimulus, psp_stims)
+        send = ap | psp
+        if send.any():
+            ev = make_events(res.t_us[send], self.key_base + res.neuron[send],
+                             res.code[send].astype(np.float32))  # fmt: skip
+            out.send(self.hub, ev)
+            self.reports += ev.size
+            stim = res.stimulus[send]
+            rows = np.zeros(ev.size, RESPONSE_DTYPE)
+            rows["t_us"], rows["key"], rows["code"] = ev["t_us"], ev["key"], res.code[send]
+            rows["latency_us"] = res.latency_us[send]
+            has = stim >= 0
+            rows["weight"] = np.where(has, s["w"][np.maximum(stim, 0)], np.nan)
+            rows["peak_mv"] = np.where(
+                has, stimulus_peak_mv(rows["weight"].clip(0, 1), self.stimulation), np.nan
+            )
+            out.log("responses", rows)
+        # forget what can no longer change a report
+        keep = t1 - self.memory_us
+        self._stim = s[s["end"] >= keep]
+        self._spikes = a[a["t"] >= keep]
+
+
+@dataclass
+class HubSynapses:
+    """One memristive projection hosted by the hub (e.g. MR1, the ABsyn from SN_pre to BN)."""
+
+    name: str
+    bank: SynapseBank
+    rule: RateRule
+    pre_key_base: int
+    pre_size: int
+    post_key_base: int
+    post_size: int
+    post_site: str
+    pre_is_culture: bool = False  # pre spikes arrive as culture reports: codes 1 and 2 are APs
+    post_is_culture: bool = False  # post triggers are culture reports: codes 0 and 2 only
+    synapse_offset: int = 0  # this bank's first synapse in the run-wide numbering
+    history: SpikeHistory = field(init=False)
+    newest_us: npt.NDArray[np.int64] = field(init=False)  # latest recorded spike per pre neuron
+
+    def __post_init__(self) -> None:
+        self.history = SpikeHistory(self.pre_size, self.rule.depth)
+        self.newest_us = np.full(self.pre_size, np.iinfo(np.int64).min)
+
+
+class HubProcessor(Processor):
+    """The synapse hub (SYSTEM.md §1.1): on a presynaptic spike read the device(s) and send the
+    weighted event to the postsynaptic site; on a postsynaptic trigger apply the rule to the row,
+    program, re-read. Stimulated APs never trigger plasticity; presynaptic spikes alone never do."""
+
+    def __init__(self, projections: Sequence[HubSynapses], rng: np.random.Generator) -> None:
+        self.projections = list(projections)
+        self.rng = rng
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        out = TickResult()
+        ev = inbound[np.argsort(inbound["t_us"], kind="stable")] if inbound.size else _EMPTY
+        for p in self.projections:
+            self._pre(p, ev, out)
+            self._post(p, ev, out)
+        return out
+
+    def _pre(self, p: HubSynapses, ev: EventBlock, out: TickResult) -> None:
+        sel = (ev["key"] >= p.pre_key_base) & (ev["key"] < p.pre_key_base + p.pre_size)
+        if p.pre_is_culture:
+            sel &= ev["value"] >= 1  # only APs (stimulated or spontaneous) are spikes
+        pre = ev[sel]
+        if not pre.size:
+            return
+        idx = (pre["key"] - p.pre_key_base).astype(np.int64)
+        # histories need time order per neuron: a clock correction never reorders them
+        t = pre["t_us"].copy()
+        for k in range(t.size):  # one per spike of the tick (a handful), not per synapse
+            t[k] = max(t[k], p.newest_us[idx[k]])
+            p.newest_us[idx[k]] = t[k]
+        p.history.record(idx, t)
+        which, syn, r = p.bank.read_synapses(idx)
+        if not syn.size:
+            return
+        weight = p.bank.window.weight(r).astype(np.float32)
+        # the weight travels as the hub's byte, w_byte / 255 (SYSTEM.md §1.3)
+        weight = (np.rint(weight * 255.0) / 255.0).astype(np.float32)
+        out.send(p.post_site, make_events(t[which], p.post_key_base + p.bank.post[syn], weight))
+        out.log(K.READS, K.read_block(t[which], syn + p.synapse_offset, r, weight))
+
+    def _post(self, p: HubSynapses, ev: EventBlock, out: TickResult) -> None:
+        sel = (ev["key"] >= p.post_key_base) & (ev["key"] < p.post_key_base + p.post_size)
+        if p.post_is_culture:
+            sel &= (ev["value"] == 0) | (ev["value"] == 2)  # PSPs and spontaneous APs only
+        post = ev[sel]
+        if not post.size:
+            return
+        u = p.bank.on_post_spikes((post["key"] - p.post_key_base).astype(np.int64), post["t_us"],
+                                  p.rule, p.history, self.rng)  # fmt: skip
+        if u.synapses.size:
+            ids = u.synapses + p.synapse_offset
+            volts = np.where(u.polarity > 0, p.rule.pulses.ltp_volts, p.rule.pulses.ltd_volts)
+            width = np.where(u.polarity > 0, p.rule.pulses.ltp_width_us, p.rule.pulses.ltd_width_us)
+            out.log(K.PULSES, K.pulse_block(u.t_us, ids, volts, width))
+            out.log(K.READS, K.read_block(u.t_us, ids, u.r_after_ohm, u.w_after))
