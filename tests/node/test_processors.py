@@ -87,12 +87,12 @@ def hub(r_ohm: float = 5000.0) -> tuple[HubProcessor, HubSynapses]:
 
 
 def test_hub_reads_the_device_and_forwards_the_weighted_event() -> None:
-    h, mr1 = hub(5500.0)
+    h, _mr1 = hub(5500.0)
     res = h.tick(0, MS, make_events([10], [SN_PRE]))
     (sent,) = res.outbound["padova"]
     assert sent["key"].tolist() == [BN]
     assert sent["value"][0] == pytest.approx(round(255 * 0.5) / 255, abs=1e-6)  # w_byte / 255
-    reads = [b for k, b in res.records if k == K.READS][0]
+    reads = next(b for k, b in res.records if k == K.READS)
     assert reads["r_ohm"].tolist() == [5500.0]
 
 
