@@ -53,13 +53,20 @@ __all__ = [
     "Processor",
     "SiliconProcessor",
     "TickResult",
+    "warm_up",
 ]
 
 #: One row per stimulus response of a culture (kind ``responses``).
 RESPONSE_DTYPE = np.dtype(
-    [("t_us", "<i8"), ("key", "<u4"), ("weight", "<f4"), ("code", "u1"), ("latency_us", "<i8"),
-     ("peak_mv", "<f4")]
-)  # fmt: skip
+    [
+        ("t_us", "<i8"),
+        ("key", "<u4"),
+        ("weight", "<f4"),
+        ("code", "u1"),
+        ("latency_us", "<i8"),
+        ("peak_mv", "<f4"),
+    ]
+)
 _EMPTY = np.zeros(0, EVENT_DTYPE)
 
 
@@ -158,8 +165,15 @@ class SiliconProcessor(Processor):
     """DPI silicon neurons driven by weighted events from the hub; their spikes go to
     ``targets``. Each event's efficacy ``w`` (``w_byte / 255``) enters the sub-step it falls in."""
 
-    def __init__(self, key_base: int, size: int, params: DPIParams, targets: Sequence[str],
-                 *, substep_us: int = 100) -> None:  # fmt: skip
+    def __init__(
+        self,
+        key_base: int,
+        size: int,
+        params: DPIParams,
+        targets: Sequence[str],
+        *,
+        substep_us: int = 100,
+    ) -> None:
         self.key_base, self.size, self.params = key_base, size, params
         self.targets, self.substep_us = list(targets), substep_us
         self.state: DPIState = dpi_initial_state(size, params)
@@ -232,8 +246,10 @@ class CultureProcessor(Processor):
             rows["end"] = response_window_end_us(onset, w, self.stimulation)
             self._stim = np.concatenate([self._stim, rows])
             self.stimuli += n.size
-            out.log(K.STIMULATION, K.stim_block(t_us=onset, key=self.key_base + n, amplitude=w,
-                                                allowed=1))  # fmt: skip
+            out.log(
+                K.STIMULATION,
+                K.stim_block(t_us=onset, key=self.key_base + n, amplitude=w, allowed=1),
+            )
         self.state, spikes = culture_run(self.state, ramps, self.culture, dt_us, self.rng)
         own = spikes.neuron < self.size
         if len(spikes):
@@ -254,8 +270,9 @@ class CultureProcessor(Processor):
         psp = (res.code == 0) & np.isin(res.stimulus, psp_stims)
         send = ap | psp
         if send.any():
-            ev = make_events(res.t_us[send], self.key_base + res.neuron[send],
-                             res.code[send].astype(np.float32))  # fmt: skip
+            ev = make_events(
+                res.t_us[send], self.key_base + res.neuron[send], res.code[send].astype(np.float32)
+            )
             out.send(self.hub, ev)
             self.reports += ev.size
             stim = res.stimulus[send]
@@ -344,11 +361,38 @@ class HubProcessor(Processor):
         post = ev[sel]
         if not post.size:
             return
-        u = p.bank.on_post_spikes((post["key"] - p.post_key_base).astype(np.int64), post["t_us"],
-                                  p.rule, p.history, self.rng)  # fmt: skip
+        u = p.bank.on_post_spikes(
+            (post["key"] - p.post_key_base).astype(np.int64),
+            post["t_us"],
+            p.rule,
+            p.history,
+            self.rng,
+        )
         if u.synapses.size:
             ids = u.synapses + p.synapse_offset
             volts = np.where(u.polarity > 0, p.rule.pulses.ltp_volts, p.rule.pulses.ltd_volts)
             width = np.where(u.polarity > 0, p.rule.pulses.ltp_width_us, p.rule.pulses.ltd_width_us)
             out.log(K.PULSES, K.pulse_block(u.t_us, ids, volts, width))
             out.log(K.READS, K.read_block(u.t_us, ids, u.r_after_ohm, u.w_after))
+
+
+def warm_up() -> None:
+    """Load every compiled kernel a site may call (the first call of a numba kernel in a process
+    loads or compiles it, which would otherwise make the first ticks of a run late)."""
+    from ione.models.memristor import DataDriven
+    from ione.models.neuron.culture import SINGLE_NEURON, make_culture
+    from ione.models.neuron.dpi import DYNAPSE_DPI
+    from ione.wire import FrameCodec
+
+    rng = np.random.default_rng(0)
+    codec = FrameCodec(bytes(32), key_id=0, link_id=0, direction=0)
+    for frame in codec.seal_events(make_events([0, 1], [0, 1], [0.0, 0.5]), 0):
+        codec.open(frame)
+    sil = SiliconProcessor(0, 1, DYNAPSE_DPI, [])
+    sil.tick(0, 1_000, make_events([0], [0], [0.5]))
+    cul = CultureProcessor(0, make_culture(SINGLE_NEURON, rng), "hub", rng)
+    cul.tick(0, 1_000, make_events([0], [0], [0.5]))
+    model = DataDriven()
+    bank = SynapseBank([0], [0], model, model.initial_state(1, r_ohm=5000.0))
+    hub = HubProcessor([HubSynapses("w", bank, RateRule(), 0, 1, 1, 1, "x")], rng)
+    hub.tick(0, 1_000, make_events([0, 1], [0, 1], [0.0, 0.0]))

@@ -570,6 +570,7 @@ class Link:
             outbound_frames_lost=c.outbound_frames_lost + self._outbound_lost_session,
             rtt_min_us=int(rtts.min()) if rtts is not None else None,
             rtt_p50_us=float(np.median(rtts)) if rtts is not None else None,
+            rtt_p99_us=float(np.percentile(rtts, 99)) if rtts is not None else None,
             rtt_samples=len(self._rtts),
             clock_offset_us=est.offset_us if est else None,
             clock_uncertainty_us=est.uncertainty_us if est else None,

@@ -192,6 +192,7 @@ class LinkStatistics:
     outbound_frames_lost: int  # as the peer reports it in its heartbeats
     rtt_min_us: int | None
     rtt_p50_us: float | None
+    rtt_p99_us: float | None
     rtt_samples: int
     clock_offset_us: float | None
     clock_uncertainty_us: float | None
