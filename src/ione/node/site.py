@@ -335,8 +335,11 @@ class SiteRuntime:
                 self.counters[f"no_route_{dest}"] += 1
                 continue
             pl, link = entry
-            self._send(pl, link.send_events(concat_events(out), now))
+            events = concat_events(out)
+            self._send(pl, link.send_events(events, now))
             self._flush(pl, link)
+            if self.log is not None:
+                self.log.append(K.SENT, K.sent_block(events, pl.peer_index))
         if self.log is not None:
             for kind, block in result.records:
                 self.log.append(kind, block)

@@ -12,6 +12,7 @@ kind            dtype                 one row per
 ``stimulation`` :data:`STIM_DTYPE`    stimulation command and the guard's decision
 ``pulses``      :data:`PULSE_DTYPE`   memristor programming pulse
 ``reads``       :data:`READ_DTYPE`    memristor read: resistance and weight
+``sent``        :data:`SENT_DTYPE`    event sent to a peer site (what a replay sends again)
 ``link``        JSON                  link statistics snapshot (``t_us``, ``peer`` and counters)
 ``meta``        JSON                  site name and index, the sites of the run, populations,
                                       synapses, configuration, software versions
@@ -37,6 +38,8 @@ __all__ = [
     "PULSE_DTYPE",
     "READS",
     "READ_DTYPE",
+    "SENT",
+    "SENT_DTYPE",
     "SPIKES",
     "SPIKE_DTYPE",
     "STIMULATION",
@@ -44,6 +47,7 @@ __all__ = [
     "clock_block",
     "pulse_block",
     "read_block",
+    "sent_block",
     "software_versions",
     "spike_block",
     "stim_block",
@@ -54,6 +58,7 @@ CLOCK: Final = "clock"
 STIMULATION: Final = "stimulation"
 PULSES: Final = "pulses"
 READS: Final = "reads"
+SENT: Final = "sent"
 LINK: Final = "link"
 META: Final = "meta"
 
@@ -73,6 +78,7 @@ PULSE_DTYPE: Final = np.dtype(
 READ_DTYPE: Final = np.dtype(
     [("t_us", "<i8"), ("synapse", "<u4"), ("r_ohm", "<f8"), ("weight", "<f4")]
 )
+SENT_DTYPE: Final = np.dtype([("t_us", "<i8"), ("key", "<u4"), ("value", "<f4"), ("peer", "<u4")])
 
 
 def _block(dtype: np.dtype, **columns: npt.ArrayLike) -> npt.NDArray[np.void]:
@@ -121,6 +127,13 @@ def read_block(
 ) -> npt.NDArray[np.void]:
     """Memristor reads: resistance (Ω) and the weight it maps to."""
     return _block(READ_DTYPE, t_us=t_us, synapse=synapse, r_ohm=r_ohm, weight=weight)
+
+
+def sent_block(events: npt.NDArray[np.void], peer: int) -> npt.NDArray[np.void]:
+    """Events (of :data:`ione.events.EVENT_DTYPE`) sent to site ``peer``."""
+    return _block(
+        SENT_DTYPE, t_us=events["t_us"], key=events["key"], value=events["value"], peer=peer
+    )
 
 
 def software_versions() -> dict[str, Any]:
