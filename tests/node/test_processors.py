@@ -126,3 +126,21 @@ def test_hub_culture_spikes_as_presynaptic_input() -> None:
     (sent,) = res.outbound["zurich"]
     assert sent.size == 2  # a PSP is not a spike; both kinds of AP are
     assert np.all(sent["key"] == SN_POST)
+
+
+def test_culture_logs_each_stimulus_outcome_once_its_window_closes() -> None:
+    rng = np.random.default_rng(4)
+    c = CultureProcessor(BN, make_culture(SINGLE_NEURON, rng), "hub", rng)
+
+    def stim(t: int) -> np.ndarray:
+        return (
+            make_events([t], [BN], [1.0 if t == 100 * MS else 0.04])
+            if t in (100 * MS, 300 * MS)
+            else NONE
+        )
+
+    _, logged = run_ticks(c, 0, 400 * MS, stim)
+    rows = np.concatenate([b for k, b in logged if k == "stimuli"])
+    assert rows["t_us"].tolist() == [100 * MS, 300 * MS]
+    assert rows["evoked_ap"].tolist() == [1, 0]
+    assert rows["peak_mv"][0] > rows["peak_mv"][1] > 0

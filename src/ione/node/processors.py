@@ -45,6 +45,7 @@ from ione.record import kinds as K
 
 __all__ = [
     "RESPONSE_DTYPE",
+    "STIMULUS_DTYPE",
     "CultureProcessor",
     "HubProcessor",
     "HubSynapses",
@@ -56,6 +57,19 @@ __all__ = [
     "warm_up",
 ]
 
+#: One row per stimulus once its response window has closed (kind ``stimuli``): onset, target,
+#: weight, whether it evoked an AP, latency of the first evoked AP (or of the PSP peak), and the
+#: model's peak depolarisation for that weight.
+STIMULUS_DTYPE = np.dtype(
+    [
+        ("t_us", "<i8"),
+        ("key", "<u4"),
+        ("weight", "<f4"),
+        ("evoked_ap", "u1"),
+        ("latency_us", "<i8"),
+        ("peak_mv", "<f4"),
+    ]
+)
 #: One row per stimulus response of a culture (kind ``responses``).
 RESPONSE_DTYPE = np.dtype(
     [
@@ -285,6 +299,14 @@ class CultureProcessor(Processor):
                 has, stimulus_peak_mv(rows["weight"].clip(0, 1), self.stimulation), np.nan
             )
             out.log("responses", rows)
+        closed = (s["end"] >= t0) & (s["end"] < t1)
+        if closed.any():
+            rows = np.zeros(int(closed.sum()), STIMULUS_DTYPE)
+            rows["t_us"], rows["key"] = s["t"][closed], self.key_base + s["n"][closed]
+            rows["weight"], rows["evoked_ap"] = s["w"][closed], res.stim_code[closed]
+            rows["latency_us"] = res.stim_latency_us[closed]
+            rows["peak_mv"] = stimulus_peak_mv(s["w"][closed], self.stimulation)
+            out.log("stimuli", rows)
         # forget what can no longer change a report
         keep = t1 - self.memory_us
         self._stim = s[s["end"] >= keep]
