@@ -294,9 +294,12 @@ class CultureProcessor(Processor):
             rows["t_us"], rows["key"], rows["code"] = ev["t_us"], ev["key"], res.code[send]
             rows["latency_us"] = res.latency_us[send]
             has = stim >= 0
-            rows["weight"] = np.where(has, s["w"][np.maximum(stim, 0)], np.nan)
+            w_pad = np.append(s["w"], np.nan)  # index -1: no stimulus before this AP
+            rows["weight"] = w_pad[np.where(has, stim, -1)]
             rows["peak_mv"] = np.where(
-                has, stimulus_peak_mv(rows["weight"].clip(0, 1), self.stimulation), np.nan
+                has,
+                stimulus_peak_mv(np.nan_to_num(rows["weight"]).clip(0, 1), self.stimulation),
+                np.nan,
             )
             out.log("responses", rows)
         closed = (s["end"] >= t0) & (s["end"] < t1)
