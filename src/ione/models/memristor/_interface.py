@@ -29,9 +29,7 @@ FloatArray = npt.NDArray[np.float64]
 class MemristorModel(Protocol[S]):
     """What the synapse bank and the hub need from any device model."""
 
-    def initial_state(
-        self, n: int, rng: np.random.Generator | None = None, **kwargs: float
-    ) -> S: ...
+    def initial_state(self, n: int, rng: np.random.Generator | None = None) -> S: ...
 
     def apply_pulses(
         self,
