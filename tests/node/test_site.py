@@ -73,7 +73,7 @@ def test_two_sites_exchange_spikes_and_record(tmp_path: Path) -> None:
     assert final_b["ticks"]["ticks"] > 1000 and snapshots
     # what the hub received is in its log, with source and local times
     spikes = np.concatenate(
-        [b for k, b in LogReader(tmp_path / "southampton.ionelog") if k == K.SPIKES]
+        [b for k, b in LogReader(tmp_path / "southampton.ionelog") if k == K.RECEIVED]
     )
     assert spikes.size == got.size
     assert np.all(spikes["t_local_us"] == got["t_us"])

@@ -21,7 +21,7 @@ hub → silicon              the target neuron             weight ``w_byte / 255
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +29,17 @@ import numpy as np
 import numpy.typing as npt
 
 from ione.events import EVENT_DTYPE, EventBlock, make_events
+from ione.models.neuron.adex import adex_initial_state, adex_step
 from ione.models.neuron.culture import Culture, CultureState, culture_initial_state, culture_run
-from ione.models.neuron.dpi import DPIParams, DPIState, dpi_initial_state, dpi_run
+from ione.models.neuron.dpi import DPIParams, DPIState, dpi_initial_state, dpi_run, dpi_step
+from ione.models.neuron.lif import (
+    NeuronInput,
+    lif_cond_initial_state,
+    lif_cond_step,
+    lif_curr_initial_state,
+    lif_curr_step,
+)
 from ione.models.neuron.stimulation import (
-    DEFAULT_STIMULATION,
     CapacitiveStimulation,
     classify_responses,
     ramp_train,
@@ -45,6 +52,7 @@ from ione.record import kinds as K
 
 __all__ = [
     "RESPONSE_DTYPE",
+    "STEP_MODELS",
     "STIMULUS_DTYPE",
     "CultureProcessor",
     "HubProcessor",
@@ -53,6 +61,9 @@ __all__ = [
     "Phase",
     "Processor",
     "SiliconProcessor",
+    "StaticRoute",
+    "StaticRoutes",
+    "StepNeuronProcessor",
     "TickResult",
     "warm_up",
 ]
@@ -86,10 +97,12 @@ _EMPTY = np.zeros(0, EVENT_DTYPE)
 
 @dataclass
 class TickResult:
-    """What one tick produced: events to send (by destination site) and records to log."""
+    """What one tick produced: events to send (by destination site), records to log, and the
+    site's own spikes (for the :class:`StaticRoutes` of static projections)."""
 
     outbound: dict[str, list[EventBlock]] = field(default_factory=dict)
     records: list[tuple[str, Any]] = field(default_factory=list)
+    spikes: list[EventBlock] = field(default_factory=list)
 
     def send(self, site: str, events: EventBlock) -> None:
         if events.size:
@@ -103,6 +116,7 @@ class TickResult:
         for site, blocks in other.outbound.items():
             self.outbound.setdefault(site, []).extend(blocks)
         self.records.extend(other.records)
+        self.spikes.extend(other.spikes)
 
 
 class Processor:
@@ -171,6 +185,7 @@ class PacemakerProcessor(Processor):
             self.spikes += ev.size
             for site in self.targets:
                 out.send(site, ev)
+            out.spikes.append(ev)
             out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
         return out
 
@@ -214,29 +229,153 @@ class SiliconProcessor(Processor):
             self.spikes += ev.size
             for site in self.targets:
                 out.send(site, ev)
+            out.spikes.append(ev)
             out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
+        return out
+
+
+#: Silicon models a :class:`StepNeuronProcessor` runs: name -> (initial state, step).
+STEP_MODELS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "dpi": (dpi_initial_state, dpi_step),
+    "lif": (lif_curr_initial_state, lif_curr_step),
+    "lif_cond": (lif_cond_initial_state, lif_cond_step),
+    "adex": (adex_initial_state, adex_step),
+}
+
+
+class StepNeuronProcessor(Processor):
+    """Silicon (or simulated) neurons of a model with the common ``step(state, NeuronInput,
+    params, dt_us, rng)`` form (:data:`STEP_MODELS`), driven by weighted events: each event's
+    value enters ``NeuronInput.w_exc`` of the sub-step it falls in, in the model's weight unit
+    (the efficacy ``w_byte / 255`` for DPI, nA for current-based and µS for conductance-based
+    cells), multiplied by ``weight_scale``."""
+
+    def __init__(
+        self,
+        model: str,
+        key_base: int,
+        size: int,
+        params: Any,
+        targets: Sequence[str],
+        rng: np.random.Generator,
+        *,
+        substep_us: int = 100,
+        weight_scale: float = 1.0,
+    ) -> None:
+        if model not in STEP_MODELS:
+            raise ValueError(
+                f"the runtime steps silicon models {sorted(STEP_MODELS)}; got {model!r}"
+            )
+        init, self._step = STEP_MODELS[model]
+        self.model, self.key_base, self.size, self.params = model, key_base, size, params
+        self.targets, self.substep_us, self.rng = list(targets), substep_us, rng
+        self.weight_scale = weight_scale
+        self.state = init(size, params) if model == "dpi" else init(size, params, rng)
+        self.spikes = 0
+        self.inputs = 0
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        out = TickResult()
+        n_sub = max(1, dt_us // self.substep_us)
+        mine = inbound[
+            (inbound["key"] >= self.key_base) & (inbound["key"] < self.key_base + self.size)
+        ]
+        w = np.zeros((n_sub, self.size))
+        if mine.size:
+            row = np.clip((mine["t_us"] - t_us) // self.substep_us, 0, n_sub - 1)
+            values = np.clip(mine["value"].astype(np.float64), 0.0, None) * self.weight_scale
+            np.add.at(w, (row, mine["key"] - self.key_base), values)
+            self.inputs += mine.size
+        zero = np.zeros(self.size)
+        raster = np.zeros((n_sub, self.size), np.bool_)
+        for k in range(n_sub):  # a handful of sub-steps per tick, each vectorised over neurons
+            self.state, raster[k] = self._step(
+                self.state, NeuronInput(w[k], zero), self.params, self.substep_us, self.rng
+            )
+        steps, neurons = np.nonzero(raster)
+        if steps.size:
+            ev = make_events(
+                t_us + steps.astype(np.int64) * self.substep_us, self.key_base + neurons
+            )
+            self.spikes += ev.size
+            for site in self.targets:
+                out.send(site, ev)
+            out.spikes.append(ev)
+            out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
+        return out
+
+
+@dataclass(frozen=True)
+class StaticRoute:
+    """One static projection leaving this site: pre neuron -> (post address, weight) at a site."""
+
+    pre_key_base: int
+    pre_index: npt.NDArray[np.int64]
+    post_key: npt.NDArray[np.int64]
+    weight: float
+    post_site: str
+
+
+class StaticRoutes(Processor):
+    """Static projections (:class:`ione.network.StaticSynapse`) from this site's populations:
+    every own spike becomes a weighted event to each of its targets' sites, sent directly (no
+    hub). The site runtime calls :meth:`route` with the spikes its other processors produced."""
+
+    def __init__(self, routes: Sequence[StaticRoute]) -> None:
+        self.routes = list(routes)
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        return TickResult()
+
+    def route(self, spikes: EventBlock) -> TickResult:
+        out = TickResult()
+        if not spikes.size:
+            return out
+        for r in self.routes:
+            local = spikes["key"].astype(np.int64) - r.pre_key_base
+            # connections are sorted by pre neuron: each spike fans out to its slice
+            order = np.argsort(r.pre_index, kind="stable")
+            pre_sorted = r.pre_index[order]
+            lo = np.searchsorted(pre_sorted, local, "left")
+            hi = np.searchsorted(pre_sorted, local, "right")
+            counts = hi - lo
+            if not counts.sum():
+                continue
+            spike_of = np.repeat(np.arange(spikes.size), counts)
+            starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+            conn = order[starts + np.arange(spike_of.size)]
+            out.send(
+                r.post_site,
+                make_events(
+                    spikes["t_us"][spike_of],
+                    r.post_key[conn],
+                    np.full(spike_of.size, r.weight, np.float32),
+                ),
+            )
         return out
 
 
 class CultureProcessor(Processor):
     """A culture (or a single neuron): stimulation requests from the hub become capacitive ramp
     trains; every response is classified (PSP, stimulated AP, spontaneous AP) and reported to
-    ``hub`` as it becomes final (SYSTEM.md §1.1, §3.2)."""
+    the hub(s) as it becomes final (SYSTEM.md §1.1, §3.2). The stimulus is the culture's own
+    (``culture.params.stimulation``) unless ``stimulation`` is given."""
 
     def __init__(
         self,
         key_base: int,
         culture: Culture,
-        hub: str,
+        hub: str | Sequence[str] | None,
         rng: np.random.Generator,
         *,
         targets: int | None = None,
-        stimulation: CapacitiveStimulation = DEFAULT_STIMULATION,
+        stimulation: CapacitiveStimulation | None = None,
         memory_us: int = 2_000_000,
     ) -> None:
-        self.key_base, self.culture, self.hub, self.rng = key_base, culture, hub, rng
+        self.key_base, self.culture, self.rng = key_base, culture, rng
+        self.hubs = [] if hub is None else [hub] if isinstance(hub, str) else list(hub)
         self.size = culture.params.n_neurons if targets is None else targets
-        self.stimulation = stimulation
+        self.stimulation = culture.params.stimulation if stimulation is None else stimulation
         self.state: CultureState = culture_initial_state(culture, rng)
         self.memory_us = memory_us
         self._stim = np.zeros(0, [("t", "<i8"), ("n", "<i8"), ("w", "<f8"), ("end", "<i8")])
@@ -271,6 +410,7 @@ class CultureProcessor(Processor):
             new["t"], new["n"] = spikes.t_us[own], spikes.neuron[own]
             self._spikes = np.concatenate([self._spikes, new])
             self.aps += new.size
+            out.spikes.append(make_events(new["t"], self.key_base + new["n"]))
             out.log(K.SPIKES, K.spike_block(spikes.t_us, self.key_base + spikes.neuron))
         self._report(t_us, t_us + dt_us, out)
         return out
@@ -287,7 +427,8 @@ class CultureProcessor(Processor):
             ev = make_events(
                 res.t_us[send], self.key_base + res.neuron[send], res.code[send].astype(np.float32)
             )
-            out.send(self.hub, ev)
+            for hub in self.hubs:
+                out.send(hub, ev)
             self.reports += ev.size
             stim = res.stimulus[send]
             rows = np.zeros(ev.size, RESPONSE_DTYPE)

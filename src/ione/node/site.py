@@ -28,11 +28,12 @@ import numpy as np
 
 from ione.events import EVENT_DTYPE, EventBlock, concat_events
 from ione.node._endpoint import RECEIVE_BUFFER_BYTES, monotonic_us
-from ione.node.processors import Processor, TickResult, warm_up
+from ione.node.processors import Processor, StaticRoutes, TickResult, warm_up
 from ione.record import LogWriter
 from ione.record import kinds as K
 from ione.wire import (
     BadFrame,
+    Capability,
     ClockUpdated,
     EventsReceived,
     Link,
@@ -62,6 +63,10 @@ class PeerLink:
     initiator: bool
     key: bytes = field(repr=False)
     address: Address
+    key_id: int = 0
+    capabilities: Capability = (
+        Capability.SEND_EVENTS | Capability.RECEIVE_EVENTS | Capability.VALUES
+    )
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,14 @@ class SiteRuntime:
         self.links: dict[int, tuple[PeerLink, Link]] = {}
         self.by_peer: dict[str, tuple[PeerLink, Link]] = {}
         for pl in spec.links:
-            link = Link(LinkConfig(spec.name, pl.link_id, pl.initiator), pl.key)
+            config = LinkConfig(
+                spec.name,
+                pl.link_id,
+                pl.initiator,
+                key_id=pl.key_id,
+                capabilities=pl.capabilities,
+            )
+            link = Link(config, pl.key)
             self.links[pl.link_id] = (pl, link)
             self.by_peer[pl.peer] = (pl, link)
         self.transport: asyncio.DatagramTransport | None = None
@@ -254,8 +266,10 @@ class SiteRuntime:
     # ------------------------------------------------------------------ the tick loop
     def _translate(self, peer: str, block: EventBlock, received_us: int) -> tuple[EventBlock, Any]:
         """Source timestamps onto the local clock (never later than the arrival)."""
-        _, link = self.by_peer[peer]
         local = block.copy()
+        if peer == self.spec.name:  # produced here: already on the local clock
+            return local, block["t_us"]
+        _, link = self.by_peer[peer]
         if link.clock.samples:
             t, _ = link.clock.to_local(block["t_us"])
             local["t_us"] = np.minimum(t, received_us)
@@ -310,25 +324,39 @@ class SiteRuntime:
         self._report(self.clock())
 
     def _tick(self, t_us: int, processors: list[Processor]) -> None:
-        blocks, sources = [], []
+        blocks, sources, peers = [], [], []
         while self.inbound:
             peer, block, arrived = self.inbound.popleft()
             local, source = self._translate(peer, block, arrived)
             blocks.append(local)
             sources.append(source)
+            index = self.spec.index if peer == self.spec.name else self.by_peer[peer][0].peer_index
+            peers.append(np.full(block.size, index, np.uint32))
         inbound = concat_events(blocks) if blocks else np.zeros(0, EVENT_DTYPE)
         if self.log is not None and blocks:
             self.log.append(
-                K.SPIKES,
-                K.spike_block(
-                    np.concatenate(sources), inbound["key"], inbound["value"], inbound["t_us"]
+                K.RECEIVED,
+                K.received_block(
+                    np.concatenate(sources),
+                    inbound["t_us"],
+                    np.concatenate(peers),
+                    inbound["key"],
+                    inbound["value"],
                 ),
             )
         result = TickResult()
         for proc in processors:
             result.merge(proc.tick(t_us, self.spec.tick_us, inbound))
+        if result.spikes:
+            spikes = concat_events(result.spikes)
+            for proc in processors:
+                if isinstance(proc, StaticRoutes):
+                    result.merge(proc.route(spikes))
         now = self.clock()
         for dest, out in result.outbound.items():
+            if dest == self.spec.name:  # to a processor of this site: the next tick takes it
+                self.inbound.append((dest, concat_events(out), now))
+                continue
             entry = self.by_peer.get(dest)
             if entry is None:
                 self.counters.setdefault(f"no_route_{dest}", 0)

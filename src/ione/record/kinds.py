@@ -13,6 +13,9 @@ kind            dtype                 one row per
 ``pulses``      :data:`PULSE_DTYPE`   memristor programming pulse
 ``reads``       :data:`READ_DTYPE`    memristor read: resistance and weight
 ``sent``        :data:`SENT_DTYPE`    event sent to a peer site (what a replay sends again)
+``received``    :data:`RECEIVED_DTYPE` event received from a peer site: its source-clock time,
+                                      its time on the local clock, the peer, address and value
+                                      (a spike, a weighted request or a culture's report)
 ``link``        JSON                  link statistics snapshot (``t_us``, ``peer`` and counters)
 ``meta``        JSON                  site name and index, the sites of the run, populations,
                                       synapses, configuration, software versions
@@ -38,6 +41,8 @@ __all__ = [
     "PULSE_DTYPE",
     "READS",
     "READ_DTYPE",
+    "RECEIVED",
+    "RECEIVED_DTYPE",
     "SENT",
     "SENT_DTYPE",
     "SPIKES",
@@ -47,6 +52,7 @@ __all__ = [
     "clock_block",
     "pulse_block",
     "read_block",
+    "received_block",
     "sent_block",
     "software_versions",
     "spike_block",
@@ -59,6 +65,7 @@ STIMULATION: Final = "stimulation"
 PULSES: Final = "pulses"
 READS: Final = "reads"
 SENT: Final = "sent"
+RECEIVED: Final = "received"
 LINK: Final = "link"
 META: Final = "meta"
 
@@ -79,6 +86,9 @@ READ_DTYPE: Final = np.dtype(
     [("t_us", "<i8"), ("synapse", "<u4"), ("r_ohm", "<f8"), ("weight", "<f4")]
 )
 SENT_DTYPE: Final = np.dtype([("t_us", "<i8"), ("key", "<u4"), ("value", "<f4"), ("peer", "<u4")])
+RECEIVED_DTYPE: Final = np.dtype(
+    [("t_us", "<i8"), ("t_local_us", "<i8"), ("peer", "<u4"), ("key", "<u4"), ("value", "<f4")]
+)
 
 
 def _block(dtype: np.dtype, **columns: npt.ArrayLike) -> npt.NDArray[np.void]:
@@ -134,6 +144,15 @@ def sent_block(events: npt.NDArray[np.void], peer: int) -> npt.NDArray[np.void]:
     return _block(
         SENT_DTYPE, t_us=events["t_us"], key=events["key"], value=events["value"], peer=peer
     )
+
+
+def received_block(
+    t_us: npt.ArrayLike, t_local_us: npt.ArrayLike, peer: npt.ArrayLike, key: npt.ArrayLike,
+    value: npt.ArrayLike,
+) -> npt.NDArray[np.void]:  # fmt: skip
+    """Events received from peers: source-clock time and local-clock time of each."""
+    return _block(RECEIVED_DTYPE, t_us=t_us, t_local_us=t_local_us, peer=peer, key=key,
+                  value=value)  # fmt: skip
 
 
 def software_versions() -> dict[str, Any]:
