@@ -79,6 +79,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     peer.add_argument("--stats-out", type=Path)
 
+    site = sub.add_parser(
+        "site",
+        help="run one site of an experiment (each lab runs its own; see docs/how-to.md)",
+    )
+    site.add_argument("name", metavar="NAME", help="the site to run, as named in the config")
+    site.add_argument("--config", required=True, type=Path, help="the experiment's TOML file")
+    site.add_argument(
+        "--run-dir", type=Path, help="where to write NAME.ionelog (default: [record] directory)"
+    )
+    site.add_argument("--bind", metavar="HOST:PORT", help="local address (default: from config)")
+    site.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="NAME=HOST:PORT",
+        help="reach peer NAME here instead of at its config address (repeatable)",
+    )
+    site.add_argument(
+        "--create-keys", action="store_true", help="create missing link key files (local runs)"
+    )
+    site.add_argument(
+        "--progress", action="store_true", help="print a JSON status line about twice a second"
+    )
+
     merge = sub.add_parser(
         "merge", help="merge a run's site logs onto one clock (RUN/session.ionelog)"
     )
@@ -146,6 +170,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export" and args.nwb is None and args.neo is None:
             build_parser().error("export: give --nwb FILE and/or --neo FILE")
         return _record_command(args)
+    if args.command == "site":
+        from ione.node.build import main_site
+
+        return main_site(
+            str(args.config),
+            args.name,
+            run_dir=None if args.run_dir is None else str(args.run_dir),
+            bind=args.bind,
+            peers=args.peer,
+            create_keys=args.create_keys,
+            progress=args.progress,
+        )
     if args.command == "demo":
         from ione.node.demo import run_demo
 

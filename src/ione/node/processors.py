@@ -46,8 +46,8 @@ from ione.models.neuron.stimulation import (
     response_window_end_us,
     stimulus_peak_mv,
 )
-from ione.models.plasticity import RateRule, SpikeHistory
-from ione.models.synapses import SynapseBank
+from ione.models.plasticity import PairSTDP, RateRule, SpikeHistory, TimingRule
+from ione.models.synapses import PlasticityUpdate, SynapseBank
 from ione.record import kinds as K
 
 __all__ = [
@@ -417,6 +417,9 @@ class CultureProcessor(Processor):
 
     def _report(self, t0: int, t1: int, out: TickResult) -> None:
         s, a = self._stim, self._spikes
+        closing = (s["end"] >= t0) & (s["end"] < t1)
+        if not closing.any() and not (a["t"] >= t0).any():
+            return  # no AP in this tick and no window closes: nothing becomes final
         res = classify_responses(s["t"], s["n"], s["w"], a["t"], a["n"], self.stimulation)
         # APs seen in this tick are final at once; PSPs once their stimulus's window closed
         ap = (res.code > 0) & (res.t_us >= t0) & (res.t_us < t1)
@@ -459,11 +462,15 @@ class CultureProcessor(Processor):
 
 @dataclass
 class HubSynapses:
-    """One memristive projection hosted by the hub (e.g. MR1, the ABsyn from SN_pre to BN)."""
+    """One memristive projection hosted by the hub (e.g. MR1, the ABsyn from SN_pre to BN).
+
+    ``rule`` is the rate rule (SRDP, post-triggered), a timing rule (``TimingRule``,
+    ``PairSTDP``: presynaptic spikes also act, through the postsynaptic history) or None (the
+    devices are only read)."""
 
     name: str
     bank: SynapseBank
-    rule: RateRule
+    rule: RateRule | TimingRule | PairSTDP | None
     pre_key_base: int
     pre_size: int
     post_key_base: int
@@ -473,21 +480,46 @@ class HubSynapses:
     post_is_culture: bool = False  # post triggers are culture reports: codes 0 and 2 only
     synapse_offset: int = 0  # this bank's first synapse in the run-wide numbering
     history: SpikeHistory = field(init=False)
+    post_history: SpikeHistory | None = field(init=False)
     newest_us: npt.NDArray[np.int64] = field(init=False)  # latest recorded spike per pre neuron
+    newest_post_us: npt.NDArray[np.int64] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.history = SpikeHistory(self.pre_size, self.rule.depth)
+        depth = self.rule.depth if isinstance(self.rule, RateRule) else 100
+        self.history = SpikeHistory(self.pre_size, depth)
+        timing = isinstance(self.rule, TimingRule | PairSTDP)
+        self.post_history = SpikeHistory(self.post_size, depth) if timing else None
         self.newest_us = np.full(self.pre_size, np.iinfo(np.int64).min)
+        self.newest_post_us = np.full(self.post_size, np.iinfo(np.int64).min)
+
+
+def _monotonic(t: npt.NDArray[np.int64], idx: npt.NDArray[np.int64], newest: Any) -> Any:
+    """Times made non-decreasing per neuron (a clock correction never reorders a history)."""
+    t = t.copy()
+    for k in range(t.size):  # one per spike of the tick (a handful), not per synapse
+        t[k] = max(t[k], newest[idx[k]])
+        newest[idx[k]] = t[k]
+    return t
 
 
 class HubProcessor(Processor):
     """The synapse hub (SYSTEM.md §1.1): on a presynaptic spike read the device(s) and send the
     weighted event to the postsynaptic site; on a postsynaptic trigger apply the rule to the row,
-    program, re-read. Stimulated APs never trigger plasticity; presynaptic spikes alone never do."""
+    program, re-read. Stimulated APs never trigger plasticity; with the rate rule presynaptic
+    spikes alone never do. With ``read_interval_us`` every device is also read at that interval
+    (resistance traces between plasticity events)."""
 
-    def __init__(self, projections: Sequence[HubSynapses], rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        projections: Sequence[HubSynapses],
+        rng: np.random.Generator,
+        *,
+        read_interval_us: int | None = None,
+    ) -> None:
         self.projections = list(projections)
         self.rng = rng
+        self.read_interval_us = read_interval_us
+        self._next_read: int | None = None
 
     def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
         out = TickResult()
@@ -495,6 +527,17 @@ class HubProcessor(Processor):
         for p in self.projections:
             self._pre(p, ev, out)
             self._post(p, ev, out)
+        if self.read_interval_us is not None:
+            if self._next_read is None:
+                self._next_read = t_us
+            if t_us >= self._next_read:
+                for p in self.projections:
+                    r = p.bank.resistance()
+                    ids = np.arange(r.size) + p.synapse_offset
+                    out.log(K.READS, K.read_block(t_us, ids, r, p.bank.window.weight(r)))
+                self._next_read += self.read_interval_us * (
+                    1 + (t_us - self._next_read) // self.read_interval_us
+                )
         return out
 
     def _pre(self, p: HubSynapses, ev: EventBlock, out: TickResult) -> None:
@@ -505,12 +548,12 @@ class HubProcessor(Processor):
         if not pre.size:
             return
         idx = (pre["key"] - p.pre_key_base).astype(np.int64)
-        # histories need time order per neuron: a clock correction never reorders them
-        t = pre["t_us"].copy()
-        for k in range(t.size):  # one per spike of the tick (a handful), not per synapse
-            t[k] = max(t[k], p.newest_us[idx[k]])
-            p.newest_us[idx[k]] = t[k]
+        t = _monotonic(pre["t_us"], idx, p.newest_us)
         p.history.record(idx, t)
+        if p.post_history is not None and isinstance(p.rule, TimingRule | PairSTDP):
+            for k in range(idx.size):  # the timing rules' depression side, spike by spike
+                u = p.bank.on_pre_spike(int(idx[k]), int(t[k]), p.rule, p.post_history, self.rng)
+                self._log_update(p, u, out)
         which, syn, r = p.bank.read_synapses(idx)
         if not syn.size:
             return
@@ -525,21 +568,26 @@ class HubProcessor(Processor):
         if p.post_is_culture:
             sel &= (ev["value"] == 0) | (ev["value"] == 2)  # PSPs and spontaneous APs only
         post = ev[sel]
-        if not post.size:
+        if not post.size or p.rule is None:
             return
-        u = p.bank.on_post_spikes(
-            (post["key"] - p.post_key_base).astype(np.int64),
-            post["t_us"],
-            p.rule,
-            p.history,
-            self.rng,
-        )
-        if u.synapses.size:
-            ids = u.synapses + p.synapse_offset
-            volts = np.where(u.polarity > 0, p.rule.pulses.ltp_volts, p.rule.pulses.ltd_volts)
-            width = np.where(u.polarity > 0, p.rule.pulses.ltp_width_us, p.rule.pulses.ltd_width_us)
-            out.log(K.PULSES, K.pulse_block(u.t_us, ids, volts, width))
-            out.log(K.READS, K.read_block(u.t_us, ids, u.r_after_ohm, u.w_after))
+        idx = (post["key"] - p.post_key_base).astype(np.int64)
+        t = _monotonic(post["t_us"], idx, p.newest_post_us)
+        order = np.argsort(t, kind="stable")
+        u = p.bank.on_post_spikes(idx[order], t[order], p.rule, p.history, self.rng)
+        if p.post_history is not None:
+            p.post_history.record(idx, t)
+        self._log_update(p, u, out)
+
+    @staticmethod
+    def _log_update(p: HubSynapses, u: PlasticityUpdate, out: TickResult) -> None:
+        if not u.synapses.size or p.rule is None:
+            return
+        ids = u.synapses + p.synapse_offset
+        pulses = p.rule.pulses
+        volts = np.where(u.polarity > 0, pulses.ltp_volts, pulses.ltd_volts)
+        width = np.where(u.polarity > 0, pulses.ltp_width_us, pulses.ltd_width_us)
+        out.log(K.PULSES, K.pulse_block(u.t_us, ids, volts, width))
+        out.log(K.READS, K.read_block(u.t_us, ids, u.r_after_ohm, u.w_after))
 
 
 def warm_up() -> None:

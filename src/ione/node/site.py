@@ -94,6 +94,15 @@ class TickStats:
     lateness_sum_us: int = 0
     lateness_max_us: int = 0
     lateness: deque[int] = field(default_factory=lambda: deque(maxlen=10_000))
+    work_sum_us: int = 0
+    work_max_us: int = 0
+    work: deque[int] = field(default_factory=lambda: deque(maxlen=10_000))
+
+    def add_work(self, work_us: int) -> None:
+        """Time one tick's processing took (µs)."""
+        self.work_sum_us += work_us
+        self.work_max_us = max(self.work_max_us, work_us)
+        self.work.append(work_us)
 
     def add(self, lateness_us: int, tick_us: int) -> None:
         self.ticks += 1
@@ -105,12 +114,16 @@ class TickStats:
 
     def summary(self) -> dict[str, float]:
         recent = np.fromiter(self.lateness, dtype=np.int64) if self.lateness else np.zeros(1)
+        work = np.fromiter(self.work, dtype=np.int64) if self.work else np.zeros(1)
         return {
             "ticks": self.ticks,
             "late_ticks": self.late,
             "lateness_mean_us": self.lateness_sum_us / max(1, self.ticks),
             "lateness_p99_us": float(np.percentile(recent, 99)),
             "lateness_max_us": self.lateness_max_us,
+            "work_mean_us": self.work_sum_us / max(1, self.ticks),
+            "work_p99_us": float(np.percentile(work, 99)),
+            "work_max_us": self.work_max_us,
         }
 
 
@@ -183,6 +196,8 @@ class SiteRuntime:
         self._wake = asyncio.Event()
         self._stop = False
         self.t0_us: int | None = None
+        #: Called with the local time of tick 0 once every link is up and the clock starts.
+        self.on_start: Callable[[int], None] | None = None
 
     # ------------------------------------------------------------------ network
     def _on_datagram(self, data: bytes, addr: Address) -> None:
@@ -298,6 +313,8 @@ class SiteRuntime:
         await self._wait_for_links()
         t0 = self.t0_us = self.clock()
         processors = self.make_processors(t0)
+        if self.on_start is not None:
+            self.on_start(t0)
         if self.log is not None:
             self.log.append(
                 "run", {"t0_us": t0, "tick_us": spec.tick_us, "duration_us": spec.duration_us}
@@ -315,6 +332,7 @@ class SiteRuntime:
                 now = self.clock()
             self.tick_stats.add(now - deadline, spec.tick_us)
             self._tick(deadline, processors)
+            self.tick_stats.add_work(self.clock() - now)
             if now >= next_stats:
                 self._report(now)
                 next_stats = now + spec.stats_interval_us
