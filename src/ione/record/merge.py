@@ -148,14 +148,15 @@ class ClockMap:
         return ClockMap(self.t_us, t2 - self.t_us, u1 + u2, self.max_drift_ppm)
 
 
-def _edges(logs: list[SiteLog]) -> dict[tuple[int, int], list[tuple[float, float, float]]]:
+def _edges(
+    clocks: dict[int, npt.NDArray[np.void]],
+) -> dict[tuple[int, int], list[tuple[float, float, float]]]:
     """(a, b) -> samples (t on a's clock, b - a, uncertainty), from both ends of each link."""
     edges: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
-    for log in logs:
-        c = log.clock
+    for index, c in clocks.items():
         for peer in np.unique(c["peer"]):
             rows = c[c["peer"] == peer]
-            a, b = log.index, int(peer)
+            a, b = index, int(peer)
             t, off, unc = rows["t_us"].astype(float), rows["offset_us"], rows["uncertainty_us"]
             edges.setdefault((a, b), []).extend(zip(t, off, unc, strict=True))
             # the same samples seen from the peer: at its time t + off, a - b = -off
@@ -164,7 +165,13 @@ def _edges(logs: list[SiteLog]) -> dict[tuple[int, int], list[tuple[float, float
 
 
 def _clock_maps(logs: list[SiteLog], reference: int, max_drift_ppm: float) -> dict[int, ClockMap]:
-    edges = _edges(logs)
+    return _clock_maps_from({log.index: log.clock for log in logs}, reference, max_drift_ppm)
+
+
+def _clock_maps_from(
+    clocks: dict[int, npt.NDArray[np.void]], reference: int, max_drift_ppm: float
+) -> dict[int, ClockMap]:
+    edges = _edges(clocks)
     maps = {reference: ClockMap.identity()}
     queue = deque([reference])
     while queue:
@@ -198,6 +205,27 @@ class Session:
     links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     dropped_bytes: dict[str, int] = field(default_factory=dict)
+    #: Every other record kind of each site as recorded (site -> kind -> blocks or JSON
+    #: records), e.g. a culture's ``stimuli`` or a site's ``run`` record; times in them are on
+    #: that site's clock (:meth:`to_reference` places them).
+    other: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    max_drift_ppm: float = 500.0
+
+    def to_reference(
+        self, site: str, t_us: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Times on ``site``'s clock placed on the reference clock, with their uncertainty."""
+        if site not in self.sites:
+            raise KeyError(f"no site {site!r} in this session; sites: {sorted(self.sites)}")
+        maps = self.__dict__.get("_maps")
+        if maps is None:
+            by_index = {self.sites[n]: c for n, c in self.clock.items() if n in self.sites}
+            maps = _clock_maps_from(by_index, self.sites[self.reference], self.max_drift_ppm)
+            self.__dict__["_maps"] = maps
+        index = self.sites[site]
+        if index not in maps:
+            raise ValueError(f"no clock samples relate {site!r} to the reference")
+        return maps[index](t_us)
 
     def site_name(self, index: int) -> str:
         for name, i in self.sites.items():
@@ -301,6 +329,7 @@ def merge(
         clock={log.name: log.clock for log in logs}, links={log.name: log.links for log in logs},
         meta={log.name: log.meta for log in logs},
         dropped_bytes={log.name: log.dropped_bytes for log in logs},
+        other={log.name: log.other for log in logs}, max_drift_ppm=max_drift_ppm,
     )  # fmt: skip
 
 
@@ -336,6 +365,10 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
         w.append("merged_reads", session.reads)
         for name, clock in session.clock.items():
             w.append(f"clock:{name}", clock)
+        for name, kinds in session.other.items():
+            for kind, items in kinds.items():
+                for item in items:
+                    w.append(f"other:{name}:{kind}", item)
     os.replace(tmp, path)
     return path
 
@@ -359,8 +392,17 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         clock={k.split(":", 1)[1]: _cat(v, K.CLOCK_DTYPE) for k, v in records.items()
                if k.startswith("clock:")},
         links=head.get("links", {}), meta=head.get("meta", {}),
-        dropped_bytes=head.get("dropped_bytes", {}),
+        dropped_bytes=head.get("dropped_bytes", {}), other=_other(records),
     )  # fmt: skip
+
+
+def _other(records: dict[str, list[Any]]) -> dict[str, dict[str, list[Any]]]:
+    out: dict[str, dict[str, list[Any]]] = {}
+    for key, items in records.items():
+        if key.startswith("other:"):
+            _, site, kind = key.split(":", 2)
+            out.setdefault(site, {})[kind] = items
+    return out
 
 
 def open_session(
