@@ -342,12 +342,13 @@ class SiteRuntime:
         self._report(self.clock())
 
     def _tick(self, t_us: int, processors: list[Processor]) -> None:
-        blocks, sources, peers = [], [], []
+        blocks, sources, peers, arrivals = [], [], [], []
         while self.inbound:
             peer, block, arrived = self.inbound.popleft()
             local, source = self._translate(peer, block, arrived)
             blocks.append(local)
             sources.append(source)
+            arrivals.append(np.full(block.size, arrived, np.int64))
             index = self.spec.index if peer == self.spec.name else self.by_peer[peer][0].peer_index
             peers.append(np.full(block.size, index, np.uint32))
         inbound = concat_events(blocks) if blocks else np.zeros(0, EVENT_DTYPE)
@@ -357,6 +358,7 @@ class SiteRuntime:
                 K.received_block(
                     np.concatenate(sources),
                     inbound["t_us"],
+                    np.concatenate(arrivals),
                     np.concatenate(peers),
                     inbound["key"],
                     inbound["value"],

@@ -13,9 +13,10 @@ kind            dtype                 one row per
 ``pulses``      :data:`PULSE_DTYPE`   memristor programming pulse
 ``reads``       :data:`READ_DTYPE`    memristor read: resistance and weight
 ``sent``        :data:`SENT_DTYPE`    event sent to a peer site (what a replay sends again)
-``received``    :data:`RECEIVED_DTYPE` event received from a peer site: its source-clock time,
-                                      its time on the local clock, the peer, address and value
-                                      (a spike, a weighted request or a culture's report)
+``received``    :data:`RECEIVED_DTYPE` event received from a peer site: its time on the sender's
+                                      clock and on the local clock, its datagram's arrival, the
+                                      peer, address and value (a spike, a weighted request or a
+                                      culture's report)
 ``link``        JSON                  link statistics snapshot (``t_us``, ``peer`` and counters)
 ``meta``        JSON                  site name and index, the sites of the run, populations,
                                       synapses, configuration, software versions
@@ -87,8 +88,9 @@ READ_DTYPE: Final = np.dtype(
 )
 SENT_DTYPE: Final = np.dtype([("t_us", "<i8"), ("key", "<u4"), ("value", "<f4"), ("peer", "<u4")])
 RECEIVED_DTYPE: Final = np.dtype(
-    [("t_us", "<i8"), ("t_local_us", "<i8"), ("peer", "<u4"), ("key", "<u4"), ("value", "<f4")]
-)
+    [("t_us", "<i8"), ("t_local_us", "<i8"), ("arrived_us", "<i8"), ("peer", "<u4"),
+     ("key", "<u4"), ("value", "<f4")]
+)  # fmt: skip
 
 
 def _block(dtype: np.dtype, **columns: npt.ArrayLike) -> npt.NDArray[np.void]:
@@ -147,12 +149,13 @@ def sent_block(events: npt.NDArray[np.void], peer: int) -> npt.NDArray[np.void]:
 
 
 def received_block(
-    t_us: npt.ArrayLike, t_local_us: npt.ArrayLike, peer: npt.ArrayLike, key: npt.ArrayLike,
-    value: npt.ArrayLike,
+    t_us: npt.ArrayLike, t_local_us: npt.ArrayLike, arrived_us: npt.ArrayLike,
+    peer: npt.ArrayLike, key: npt.ArrayLike, value: npt.ArrayLike,
 ) -> npt.NDArray[np.void]:  # fmt: skip
-    """Events received from peers: source-clock time and local-clock time of each."""
-    return _block(RECEIVED_DTYPE, t_us=t_us, t_local_us=t_local_us, peer=peer, key=key,
-                  value=value)  # fmt: skip
+    """Events received from peers: the event's time on the sender's clock, the same time on the
+    local clock (never after the arrival) and when its datagram arrived (local clock)."""
+    return _block(RECEIVED_DTYPE, t_us=t_us, t_local_us=t_local_us, arrived_us=arrived_us,
+                  peer=peer, key=key, value=value)  # fmt: skip
 
 
 def software_versions() -> dict[str, Any]:
