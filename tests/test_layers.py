@@ -27,8 +27,8 @@ RANK = {
     "netem": 3,
     "node": 4,
     "report": 5,
-    "cli": 5,
-    "__main__": 6,  # `python -m ione` only calls the cli
+    "cli": 6,  # argument parsing; it calls into node, record and report
+    "__main__": 7,  # `python -m ione` only calls the cli
 }
 PURE = {"wire", "models"}
 FORBIDDEN_MODULES = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ione._time import ms_to_us, seconds_to_us
 from ione._version import __version__
@@ -79,6 +80,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     peer.add_argument("--stats-out", type=Path)
 
+    run = sub.add_parser(
+        "run", help="run every site of an experiment on this machine, through emulated links"
+    )
+    run.add_argument("config", type=Path, metavar="CONFIG", help="the experiment's TOML file")
+    run.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="run folder (default: [record] directory / <name>-<date>-<time>)",
+    )
+    run.add_argument(
+        "--no-emulation", action="store_true", help="sites talk directly, without relays"
+    )
+    run.add_argument("--no-report", action="store_true", help="skip summary.json and report")
+    run.add_argument(
+        "--virtual",
+        action="store_true",
+        help="run every site in this process in virtual time (no sockets; as fast as possible)",
+    )
+    run.add_argument(
+        "--plain",
+        action="store_true",
+        help="progress as plain lines (default when the output is not a terminal)",
+    )
+
     site = sub.add_parser(
         "site",
         help="run one site of an experiment (each lab runs its own; see docs/how-to.md)",
@@ -102,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument(
         "--progress", action="store_true", help="print a JSON status line about twice a second"
     )
+    site.add_argument(
+        "--start-at",
+        type=float,
+        metavar="UNIX_TIME",
+        help="wall-clock time (seconds since 1970) of tick 0, shared by the sites of a run "
+        "(default: as soon as this site's links are up)",
+    )
 
     merge = sub.add_parser(
         "merge", help="merge a run's site logs onto one clock (RUN/session.ionelog)"
@@ -119,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="print a summary of a run")
     inspect.add_argument("run", type=Path, metavar="RUN", help="run folder or session file")
     inspect.add_argument("--reference", metavar="SITE", help="site whose clock to use")
+
+    report = sub.add_parser(
+        "report", help="write a run's summary.json, report.html and figures; print its tables"
+    )
+    report.add_argument("run", type=Path, metavar="RUN", help="run folder (see docs/report.md)")
+    report.add_argument("--out", type=Path, metavar="DIR", help="write there instead of into RUN")
     return parser
 
 
@@ -151,6 +190,104 @@ def _record_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_command(args: argparse.Namespace) -> int:
+    """``ione run``: supervise the sites, then build the report."""
+    import asyncio
+    import datetime as dt
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from ione.network import ConfigError, load_experiment
+    from ione.node.build import run_directory
+    from ione.node.progress import live_view, plain_line
+    from ione.node.supervisor import RunFailed, run_experiment
+
+    console = Console()
+    try:
+        exp = load_experiment(args.config)
+    except (ConfigError, OSError) as exc:
+        print(f"ione run: {exc}", file=sys.stderr)
+        return 2
+    out = args.out
+    if out is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = run_directory(exp) / f"{exp.name}-{stamp}"
+    total_s = (exp.duration_us or 0) / 1e6
+    plain = args.plain or not console.is_terminal
+    last_plain = [0.0]
+    live = None if plain else Live(console=console, refresh_per_second=4, transient=False)
+
+    def display(sites: list[Any], fraction: float) -> None:
+        if live is not None:
+            live.update(live_view(sites, fraction, total_s))
+        elif time.monotonic() - last_plain[0] >= 5.0:
+            last_plain[0] = time.monotonic()
+            print(plain_line(sites, fraction, total_s), flush=True)
+
+    def announce(line: str) -> None:
+        if live is not None:
+            live.console.print(line)
+        else:
+            print(line, flush=True)
+
+    print(f"ione run {exp.name}: {len(exp.sites)} sites, {total_s:g} s -> {out}", flush=True)
+    if args.virtual:
+        from ione.node.virtual import run_virtual
+
+        try:
+            run_virtual(
+                exp,
+                out,
+                emulate=not args.no_emulation,
+                progress=lambda f: print(f"  virtual time {f * total_s:5.1f} / {total_s:g} s"),
+            )
+        except (OSError, ValueError) as exc:
+            print(f"ione run: {exc}", file=sys.stderr)
+            return 1
+        return _report_after_run(out, args, console, 0)
+    try:
+        if live is not None:
+            live.start()
+        try:
+            result = asyncio.run(
+                run_experiment(
+                    exp,
+                    out,
+                    emulate=not args.no_emulation,
+                    display=display,
+                    announce=announce,
+                )
+            )
+        finally:
+            if live is not None:
+                live.stop()
+    except (RunFailed, OSError, ValueError) as exc:
+        print(f"ione run: {exc}", file=sys.stderr)
+        return 1
+    if result.message:
+        print(f"ione run: {result.message}", file=sys.stderr)
+    return _report_after_run(result.run_dir, args, console, result.exit_code)
+
+
+def _report_after_run(run_dir: Path, args: argparse.Namespace, console: Any, code: int) -> int:
+    if args.no_report or not any(run_dir.glob("*.ionelog")):
+        return code
+    import json
+
+    from ione.report import print_summary, write_report
+
+    try:
+        html = write_report(run_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"ione run: the report could not be built: {exc}", file=sys.stderr)
+        return code or 1
+    print_summary(json.loads((run_dir / "summary.json").read_text()), console)
+    print(f"report: {html}")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
@@ -170,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export" and args.nwb is None and args.neo is None:
             build_parser().error("export: give --nwb FILE and/or --neo FILE")
         return _record_command(args)
+    if args.command == "run":
+        return _run_command(args)
     if args.command == "site":
         from ione.node.build import main_site
 
@@ -181,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             peers=args.peer,
             create_keys=args.create_keys,
             progress=args.progress,
+            start_at=args.start_at,
         )
     if args.command == "demo":
         from ione.node.demo import run_demo
@@ -216,4 +356,19 @@ def main(argv: list[str] | None = None) -> int:
         except KeyFileError as exc:
             print(f"ione wire-peer: {exc}", file=sys.stderr)
             return 1
+    if args.command == "report":
+        import json
+
+        from ione.report import SUMMARY_FILE, print_summary, write_report
+
+        try:
+            page = write_report(args.run, args.out)
+            summary = json.loads((page.parent / SUMMARY_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            print(f"ione report: {' '.join(str(message).split())}", file=sys.stderr)
+            return 1
+        print_summary(summary)
+        print(f"report: {page}")
+        return 0
     raise AssertionError(args.command)

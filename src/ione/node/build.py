@@ -67,6 +67,8 @@ __all__ = [
     "plan_site",
     "run_directory",
     "run_site",
+    "site_meta",
+    "site_processors",
     "synapse_table",
 ]
 
@@ -170,6 +172,7 @@ def plan_site(
     create_keys: bool = False,
     connect_timeout_us: int = 30_000_000,
     grace_us: int = 1_500_000,
+    start_at_unix: float | None = None,
 ) -> SitePlan:
     """Plan site ``name`` of ``experiment``.
 
@@ -182,6 +185,8 @@ def plan_site(
         (e.g. the ports of the internet emulator's relays).
     create_keys
         Create missing key files (local runs); otherwise a missing key file is an error.
+    start_at_unix
+        Wall-clock time (UNIX seconds) of tick 0, shared by the sites of a run.
 
     Raises
     ------
@@ -234,11 +239,15 @@ def plan_site(
         tick_us=exp.tick_us,
         grace_us=grace_us,
         connect_timeout_us=connect_timeout_us,
+        start_at_unix=start_at_unix,
     )
-    return SitePlan(exp, name, spec, _meta(exp, name), lambda t0: _processors(exp, name, t0))
+    return SitePlan(
+        exp, name, spec, site_meta(exp, name), lambda t0: site_processors(exp, name, t0)
+    )
 
 
-def _meta(exp: Experiment, name: str) -> dict[str, Any]:
+def site_meta(exp: Experiment, name: str) -> dict[str, Any]:
+    """The ``meta`` record of site ``name`` (:mod:`ione.record.summary` lists its fields)."""
     site = exp.site(name)
     return {
         "site": name,
@@ -271,20 +280,24 @@ def _meta(exp: Experiment, name: str) -> dict[str, Any]:
 
 
 def _hubs_of(exp: Experiment, pop: Population) -> list[str]:
-    """Hubs that must see ``pop``'s spikes (or, for a culture, its reports)."""
+    """Hubs that must see ``pop``'s spikes (or, for a culture, its reports): the presynaptic
+    spikes of a memristive projection are read there, its postsynaptic ones trigger the rule."""
     hubs = []
     for proj in exp.projections:
         syn = proj.synapse
         if (
             isinstance(syn, MemristiveSynapse)
-            and (proj.pre == pop.name or (proj.post == pop.name and pop.kind == "culture"))
+            and pop.name in (proj.pre, proj.post)
             and syn.host not in hubs
         ):
             hubs.append(syn.host)
     return hubs
 
 
-def _processors(exp: Experiment, name: str, t0: int) -> list[Processor]:
+def site_processors(exp: Experiment, name: str, t0: int) -> list[Processor]:
+    """The processors of site ``name`` whose tick 0 starts at local time ``t0`` (µs): the
+    hub first (it forwards what arrived), then one per population, then the static routes."""
+
     def rng(*names: str) -> np.random.Generator:
         return np.random.default_rng(exp.seed_sequence(*names))
 
@@ -322,7 +335,7 @@ def _processors(exp: Experiment, name: str, t0: int) -> list[Processor]:
         else:
             culture = make_culture(pop.parameters(), rng("culture", pop.name))
             procs.append(
-                CultureProcessor(base, culture, hubs, rng("culture-run", pop.name), targets=None)
+                CultureProcessor(base, culture, hubs, rng("culture-run", pop.name), t0_us=t0)
             )
         for proj in exp.projections:
             if proj.pre == pop.name and isinstance(proj.synapse, StaticSynapse):
@@ -454,6 +467,7 @@ def main_site(
     peers: list[str] | None = None,
     create_keys: bool = False,
     progress: bool = False,
+    start_at: float | None = None,
 ) -> int:
     """``ione site``: returns the exit code (0 when the site ran to the end)."""
     try:
@@ -470,6 +484,7 @@ def main_site(
             bind=parse_address(bind, "--bind") if bind else None,
             peers=peer_map,
             create_keys=create_keys,
+            start_at_unix=start_at,
         )
         out = Path(run_dir) if run_dir else run_directory(exp)
         with asyncio.Runner(loop_factory=precise_event_loop) as runner:

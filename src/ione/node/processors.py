@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ione.events import EVENT_DTYPE, EventBlock, make_events
+from ione.events import EVENT_DTYPE, EventBlock, concat_events, make_events
 from ione.models.neuron.adex import adex_initial_state, adex_step
 from ione.models.neuron.culture import Culture, CultureState, culture_initial_state, culture_run
 from ione.models.neuron.dpi import DPIParams, DPIState, dpi_initial_state, dpi_run, dpi_step
@@ -65,6 +65,7 @@ __all__ = [
     "StaticRoutes",
     "StepNeuronProcessor",
     "TickResult",
+    "run_tick",
     "warm_up",
 ]
 
@@ -124,6 +125,10 @@ class Processor:
 
     def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
         raise NotImplementedError
+
+    def status(self) -> dict[str, Any]:
+        """A few numbers for the live display (JSON-ready)."""
+        return {"kind": type(self).__name__}
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +194,9 @@ class PacemakerProcessor(Processor):
             out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
         return out
 
+    def status(self) -> dict[str, Any]:
+        return {"kind": "generator", "key_base": self.key_base, "spikes": self.spikes}
+
 
 class SiliconProcessor(Processor):
     """DPI silicon neurons driven by weighted events from the hub; their spikes go to
@@ -232,6 +240,14 @@ class SiliconProcessor(Processor):
             out.spikes.append(ev)
             out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
         return out
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": "silicon",
+            "key_base": self.key_base,
+            "spikes": self.spikes,
+            "inputs": self.inputs,
+        }
 
 
 #: Silicon models a :class:`StepNeuronProcessor` runs: name -> (initial state, step).
@@ -304,6 +320,14 @@ class StepNeuronProcessor(Processor):
             out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
         return out
 
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": "silicon",
+            "key_base": self.key_base,
+            "spikes": self.spikes,
+            "inputs": self.inputs,
+        }
+
 
 @dataclass(frozen=True)
 class StaticRoute:
@@ -371,18 +395,25 @@ class CultureProcessor(Processor):
         targets: int | None = None,
         stimulation: CapacitiveStimulation | None = None,
         memory_us: int = 2_000_000,
+        t0_us: int = 0,
     ) -> None:
         self.key_base, self.culture, self.rng = key_base, culture, rng
         self.hubs = [] if hub is None else [hub] if isinstance(hub, str) else list(hub)
         self.size = culture.params.n_neurons if targets is None else targets
         self.stimulation = culture.params.stimulation if stimulation is None else stimulation
-        self.state: CultureState = culture_initial_state(culture, rng)
+        # the culture's clock is the site's: tick 0 starts at t0_us
+        self.state: CultureState = culture_initial_state(culture, rng, t_us=t0_us)
         self.memory_us = memory_us
         self._stim = np.zeros(0, [("t", "<i8"), ("n", "<i8"), ("w", "<f8"), ("end", "<i8")])
         self._spikes = np.zeros(0, [("t", "<i8"), ("n", "<i8")])
         self.stimuli = self.aps = self.reports = 0
 
     def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        if t_us != self.state.t_us:
+            raise ValueError(
+                f"culture at {self.state.t_us} µs asked to run a tick from {t_us} µs: ticks must "
+                "follow one another from the t0_us the processor was made with"
+            )
         out = TickResult()
         mine = inbound[
             (inbound["key"] >= self.key_base) & (inbound["key"] < self.key_base + self.size)
@@ -414,6 +445,15 @@ class CultureProcessor(Processor):
             out.log(K.SPIKES, K.spike_block(spikes.t_us, self.key_base + spikes.neuron))
         self._report(t_us, t_us + dt_us, out)
         return out
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": "culture",
+            "key_base": self.key_base,
+            "stimuli": self.stimuli,
+            "spikes": self.aps,
+            "reports": self.reports,
+        }
 
     def _report(self, t0: int, t1: int, out: TickResult) -> None:
         s, a = self._stim, self._spikes
@@ -578,6 +618,20 @@ class HubProcessor(Processor):
             p.post_history.record(idx, t)
         self._log_update(p, u, out)
 
+    def status(self) -> dict[str, Any]:
+        synapses = {}
+        for p in self.projections:
+            r = p.bank.resistance()
+            synapses[p.name] = {
+                "n": int(r.size),
+                "r_ohm": float(r.mean()) if r.size else None,
+                "weight": float(p.bank.window.weight(r).mean()) if r.size else None,
+                "ltp_pulses": p.bank.ltp_pulses,
+                "ltd_pulses": p.bank.ltd_pulses,
+                "triggers": p.bank.triggers,
+            }
+        return {"kind": "hub", "synapses": synapses}
+
     @staticmethod
     def _log_update(p: HubSynapses, u: PlasticityUpdate, out: TickResult) -> None:
         if not u.synapses.size or p.rule is None:
@@ -588,6 +642,22 @@ class HubProcessor(Processor):
         width = np.where(u.polarity > 0, pulses.ltp_width_us, pulses.ltd_width_us)
         out.log(K.PULSES, K.pulse_block(u.t_us, ids, volts, width))
         out.log(K.READS, K.read_block(u.t_us, ids, u.r_after_ohm, u.w_after))
+
+
+def run_tick(
+    processors: Sequence[Processor], t_us: int, dt_us: int, inbound: EventBlock
+) -> TickResult:
+    """One tick of a site's processors: each works on the inbound events, then the static
+    routes turn the site's own spikes into weighted events for their targets."""
+    result = TickResult()
+    for proc in processors:
+        result.merge(proc.tick(t_us, dt_us, inbound))
+    if result.spikes:
+        spikes = concat_events(result.spikes)
+        for proc in processors:
+            if isinstance(proc, StaticRoutes):
+                result.merge(proc.route(spikes))
+    return result
 
 
 def warm_up() -> None:

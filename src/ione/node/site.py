@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import numpy as np
 
 from ione.events import EVENT_DTYPE, EventBlock, concat_events
 from ione.node._endpoint import RECEIVE_BUFFER_BYTES, monotonic_us
-from ione.node.processors import Processor, StaticRoutes, TickResult, warm_up
+from ione.node.processors import Processor, run_tick, warm_up
 from ione.record import LogWriter
 from ione.record import kinds as K
 from ione.wire import (
@@ -83,6 +84,10 @@ class SiteSpec:
     connect_timeout_us: int = 30_000_000
     stats_interval_us: int = 500_000
     max_inbound_blocks: int = 100_000
+    #: Wall-clock time (UNIX seconds) at which tick 0 should start, so that the sites of a run
+    #: start together; a site whose links come up later starts as soon as they are up. None:
+    #: start as soon as this site's links are up.
+    start_at_unix: float | None = None
 
 
 @dataclass
@@ -196,6 +201,7 @@ class SiteRuntime:
         self._wake = asyncio.Event()
         self._stop = False
         self.t0_us: int | None = None
+        self._processors: list[Processor] = []
         #: Called with the local time of tick 0 once every link is up and the clock starts.
         self.on_start: Callable[[int], None] | None = None
 
@@ -311,8 +317,12 @@ class SiteRuntime:
     async def _tick_loop(self) -> None:
         spec = self.spec
         await self._wait_for_links()
+        if spec.start_at_unix is not None:
+            delay = spec.start_at_unix - time.time()
+            if delay > 0:  # links stay alive meanwhile (the timers task runs)
+                await asyncio.sleep(delay)
         t0 = self.t0_us = self.clock()
-        processors = self.make_processors(t0)
+        processors = self._processors = self.make_processors(t0)
         if self.on_start is not None:
             self.on_start(t0)
         if self.log is not None:
@@ -364,14 +374,7 @@ class SiteRuntime:
                     inbound["value"],
                 ),
             )
-        result = TickResult()
-        for proc in processors:
-            result.merge(proc.tick(t_us, self.spec.tick_us, inbound))
-        if result.spikes:
-            spikes = concat_events(result.spikes)
-            for proc in processors:
-                if isinstance(proc, StaticRoutes):
-                    result.merge(proc.route(spikes))
+        result = run_tick(processors, t_us, self.spec.tick_us, inbound)
         now = self.clock()
         for dest, out in result.outbound.items():
             if dest == self.spec.name:  # to a processor of this site: the next tick takes it
@@ -424,6 +427,7 @@ class SiteRuntime:
             "ticks": self.tick_stats.summary(),
             "links": links,
             "counters": dict(self.counters),
+            "processors": [p.status() for p in self._processors],
         }
 
     def _report(self, now: int) -> None:
