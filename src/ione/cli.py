@@ -135,6 +135,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="wall-clock time (seconds since 1970) of tick 0, shared by the sites of a run "
         "(default: as soon as this site's links are up)",
     )
+    site.add_argument(
+        "--replay",
+        type=Path,
+        metavar="LOG",
+        help="send what this site sent in a recorded run (its session log) instead of running it",
+    )
+
+    replay = sub.add_parser(
+        "replay",
+        help="run an experiment again with one site standing in from a recorded run",
+    )
+    replay.add_argument("run", type=Path, metavar="RUN", help="the recorded run folder")
+    replay.add_argument("--site", required=True, metavar="NAME", help="the site to replay")
+    replay.add_argument(
+        "--config",
+        type=Path,
+        help="the experiment's TOML file (default: the one RUN/run.json names)",
+    )
+    replay.add_argument("--out", type=Path, metavar="DIR", help="the new run folder")
+    replay.add_argument("--no-report", action="store_true", help="skip summary.json and report")
+    replay.add_argument("--plain", action="store_true", help="progress as plain lines")
+    replay.add_argument("--no-emulation", action="store_true", help="no relays")
 
     merge = sub.add_parser(
         "merge", help="merge a run's site logs onto one clock (RUN/session.ionelog)"
@@ -190,7 +212,29 @@ def _record_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_command(args: argparse.Namespace) -> int:
+def _replay_command(args: argparse.Namespace) -> int:
+    """``ione replay RUN --site NAME``: ``ione run`` with one site replayed from RUN."""
+    import json
+
+    log = args.run / f"{args.site}.ionelog"
+    if not log.is_file():
+        print(f"ione replay: {log}: no session log of site {args.site!r}", file=sys.stderr)
+        return 1
+    if args.config is None:
+        try:
+            recorded = json.loads((args.run / "run.json").read_text())
+            args.config = Path(recorded["config"])
+        except (OSError, ValueError, KeyError):
+            print(
+                f"ione replay: {args.run}/run.json does not name the config; give --config FILE",
+                file=sys.stderr,
+            )
+            return 1
+    args.virtual = False
+    return _run_command(args, replay={args.site: log})
+
+
+def _run_command(args: argparse.Namespace, replay: dict[str, Path] | None = None) -> int:
     """``ione run``: supervise the sites, then build the report."""
     import asyncio
     import datetime as dt
@@ -258,6 +302,7 @@ def _run_command(args: argparse.Namespace) -> int:
                     emulate=not args.no_emulation,
                     display=display,
                     announce=announce,
+                    replay=replay,
                 )
             )
         finally:
@@ -309,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         return _record_command(args)
     if args.command == "run":
         return _run_command(args)
+    if args.command == "replay":
+        return _replay_command(args)
     if args.command == "site":
         from ione.node.build import main_site
 
@@ -321,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             create_keys=args.create_keys,
             progress=args.progress,
             start_at=args.start_at,
+            replay=None if args.replay is None else str(args.replay),
         )
     if args.command == "demo":
         from ione.node.demo import run_demo

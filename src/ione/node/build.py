@@ -49,13 +49,14 @@ from ione.node.processors import (
     PacemakerProcessor,
     Phase,
     Processor,
+    ReplayProcessor,
     SiliconProcessor,
     StaticRoute,
     StaticRoutes,
     StepNeuronProcessor,
 )
 from ione.node.site import Address, PeerLink, SiteRuntime, SiteSpec
-from ione.record import LogWriter
+from ione.record import LogReader, LogWriter
 from ione.record import kinds as K
 from ione.wire.keys import KeyFileError, read_key_file, write_key_file
 
@@ -173,6 +174,7 @@ def plan_site(
     connect_timeout_us: int = 30_000_000,
     grace_us: int = 1_500_000,
     start_at_unix: float | None = None,
+    replay: str | os.PathLike[str] | None = None,
 ) -> SitePlan:
     """Plan site ``name`` of ``experiment``.
 
@@ -187,6 +189,9 @@ def plan_site(
         Create missing key files (local runs); otherwise a missing key file is an error.
     start_at_unix
         Wall-clock time (UNIX seconds) of tick 0, shared by the sites of a run.
+    replay
+        A session log of this site from an earlier run: instead of its populations, the site
+        sends what it sent then, at the same times after tick 0 (:class:`ReplayProcessor`).
 
     Raises
     ------
@@ -241,9 +246,40 @@ def plan_site(
         connect_timeout_us=connect_timeout_us,
         start_at_unix=start_at_unix,
     )
-    return SitePlan(
-        exp, name, spec, site_meta(exp, name), lambda t0: site_processors(exp, name, t0)
-    )
+    meta = site_meta(exp, name)
+    if replay is None:
+        return SitePlan(exp, name, spec, meta, lambda t0: site_processors(exp, name, t0))
+    sent, recorded_t0 = _recording(Path(replay), name)
+    peers_by_index = {s.index: s.name for s in exp.sites}
+    try:
+        ReplayProcessor(sent, recorded_t0, 0, peers_by_index)  # refuse a bad recording now
+    except ValueError as exc:
+        raise SiteError(f"{replay}: {exc}") from None
+    meta["replay_of"] = str(replay)
+
+    def replaying(t0: int) -> list[Processor]:
+        return [ReplayProcessor(sent, recorded_t0, t0, peers_by_index)]
+
+    return SitePlan(exp, name, spec, meta, replaying)
+
+
+def _recording(path: Path, name: str) -> tuple[Any, int]:
+    """The ``sent`` rows and tick 0 of site ``name``'s log at ``path``."""
+    try:
+        records = LogReader(path).read_all()
+    except FileNotFoundError:
+        raise SiteError(f"{path}: no such session log to replay") from None
+    except (OSError, ValueError) as exc:
+        raise SiteError(f"{path}: cannot replay it: {exc}") from None
+    site = next((m.get("site") for m in records.get(K.META, []) if "site" in m), None)
+    if site != name:
+        raise SiteError(f"{path} is the log of site {site!r}, not of {name!r}")
+    runs = records.get("run", [])
+    if not runs:
+        raise SiteError(f"{path}: the recorded site never started (no 'run' record)")
+    blocks = [b for b in records.get(K.SENT, []) if isinstance(b, np.ndarray)]
+    sent = np.concatenate(blocks) if blocks else np.zeros(0, K.SENT_DTYPE)
+    return sent, int(runs[0]["t0_us"])
 
 
 def site_meta(exp: Experiment, name: str) -> dict[str, Any]:
@@ -468,6 +504,7 @@ def main_site(
     create_keys: bool = False,
     progress: bool = False,
     start_at: float | None = None,
+    replay: str | None = None,
 ) -> int:
     """``ione site``: returns the exit code (0 when the site ran to the end)."""
     try:
@@ -485,6 +522,7 @@ def main_site(
             peers=peer_map,
             create_keys=create_keys,
             start_at_unix=start_at,
+            replay=replay,
         )
         out = Path(run_dir) if run_dir else run_directory(exp)
         with asyncio.Runner(loop_factory=precise_event_loop) as runner:

@@ -60,6 +60,7 @@ __all__ = [
     "PacemakerProcessor",
     "Phase",
     "Processor",
+    "ReplayProcessor",
     "SiliconProcessor",
     "StaticRoute",
     "StaticRoutes",
@@ -642,6 +643,60 @@ class HubProcessor(Processor):
         width = np.where(u.polarity > 0, pulses.ltp_width_us, pulses.ltd_width_us)
         out.log(K.PULSES, K.pulse_block(u.t_us, ids, volts, width))
         out.log(K.READS, K.read_block(u.t_us, ids, u.r_after_ohm, u.w_after))
+
+
+class ReplayProcessor(Processor):
+    """Stands in for a recorded site: sends the events it sent in the recorded run (its
+    ``sent`` records), each at the same time after tick 0 and with the same address and value,
+    to the same peers. What it receives is ignored.
+
+    Parameters
+    ----------
+    sent
+        The recorded ``sent`` rows (:data:`ione.record.kinds.SENT_DTYPE`).
+    recorded_t0_us
+        Tick 0 of the recorded run (its ``run`` record), on the recorded site's clock.
+    t0_us
+        Tick 0 of this run.
+    peers
+        Site name by site index.
+    """
+
+    def __init__(
+        self,
+        sent: npt.NDArray[np.void],
+        recorded_t0_us: int,
+        t0_us: int,
+        peers: dict[int, str],
+    ) -> None:
+        order = np.argsort(sent["t_us"], kind="stable")
+        self.sent = sent[order]
+        self.rel_us = self.sent["t_us"].astype(np.int64) - recorded_t0_us
+        unknown = sorted(set(np.unique(self.sent["peer"]).tolist()) - set(peers))
+        if unknown:
+            raise ValueError(f"the recording sends to sites {unknown}, which this run lacks")
+        self.peers, self.t0_us = peers, t0_us
+        self._next = int(np.searchsorted(self.rel_us, 0))  # nothing from before tick 0
+        self.replayed = 0
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        out = TickResult()
+        stop = int(np.searchsorted(self.rel_us, t_us + dt_us - self.t0_us, "left"))
+        if stop > self._next:
+            rows = self.sent[self._next : stop]
+            times = self.t0_us + self.rel_us[self._next : stop]
+            for peer in np.unique(rows["peer"]):
+                sel = rows["peer"] == peer
+                out.send(
+                    self.peers[int(peer)],
+                    make_events(times[sel], rows["key"][sel], rows["value"][sel]),
+                )
+            self.replayed += stop - self._next
+            self._next = stop
+        return out
+
+    def status(self) -> dict[str, Any]:
+        return {"kind": "replay", "replayed": self.replayed, "recorded": int(self.sent.size)}
 
 
 def run_tick(

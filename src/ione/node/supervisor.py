@@ -192,6 +192,7 @@ async def run_experiment(
     display: Callable[[list[SiteProcess], float], None] | None = None,
     announce: Callable[[str], None] | None = None,
     python: str = sys.executable,
+    replay: dict[str, Path] | None = None,
 ) -> RunResult:
     """Run every site of ``experiment`` on this machine; see the module docstring.
 
@@ -205,6 +206,8 @@ async def run_experiment(
         Called about twice a second with the sites and the run's progress in 0 ... 1.
     announce
         Receives one line per event worth printing (relays and sites started, a site's end).
+    replay
+        Sites to replay from recorded session logs (``ione site --replay``).
 
     Returns
     -------
@@ -230,6 +233,7 @@ async def run_experiment(
         "experiment": experiment.name,
         "started": started.isoformat(),
         "emulated": emulate,
+        "replayed": {k: str(v) for k, v in (replay or {}).items()},
     }
     relays: dict[str, RelayProcess] = {}
     sites: list[SiteProcess] = []
@@ -275,6 +279,8 @@ async def run_experiment(
             ]  # fmt: skip
             for p in peers[site.name]:
                 args += ["--peer", p]
+            if replay and site.name in replay:
+                args += ["--replay", str(Path(replay[site.name]).resolve())]
             proc = await asyncio.create_subprocess_exec(
                 python,
                 *args,
