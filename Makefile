@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 .PHONY: demo test test-slow lint format bench clean help
 
 help:
-	@echo "make demo       run the demonstration (two sites exchanging authenticated spikes)"
+	@echo "make demo       run the 2020 brain-memristor-silicon experiment (three sites, ~90 s)"
 	@echo "make test       lint, type-check and run the test suite (slow tests excluded)"
 	@echo "make test-slow  run only the tests marked slow"
 	@echo "make bench      run the benchmarks against the peers and print the tables"
@@ -34,8 +34,11 @@ $(VENV)/.stamp-bench: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@touch $@
 
+# The 2020 experiment: three sites as three processes, linked through emulated internet paths;
+# prints the per-phase table and writes the run folder with report.html
+# (examples/runs/serb2020/...). `ione demo` still shows the wire alone.
 demo: $(VENV)/.stamp-base
-	$(BIN)/ione demo
+	$(BIN)/ione run examples/serb2020.toml
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests benchmarks
