@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -106,21 +108,21 @@ def test_link_emulation_comes_from_the_profile_and_explicit_numbers(serb2020: Ex
 def test_phases_and_rates_over_time(serb2020: Experiment) -> None:
     windows = [(ph.name, start, stop) for ph, start, stop in serb2020.phase_windows()]
     assert windows == [
-        ("baseline", 0, 25_000_000),
-        ("potentiation", 25_000_000, 50_000_000),
-        ("test", 50_000_000, 75_000_000),
-        ("depression", 75_000_000, 100_000_000),
+        ("baseline", 0, 20_000_000),
+        ("potentiation", 20_000_000, 40_000_000),
+        ("test", 40_000_000, 60_000_000),
+        ("depression", 60_000_000, 80_000_000),
     ]
-    phase = serb2020.phase_at(25_000_000)
+    phase = serb2020.phase_at(20_000_000)
     assert phase is not None and phase.name == "potentiation"
-    assert serb2020.phase_at(100_000_000) is None and serb2020.phase_at(-1) is None
-    assert [serb2020.rate_at("SN_pre", t) for t in (0, 49_999_999, 60_000_000, 99_999_999)] == [
+    assert serb2020.phase_at(80_000_000) is None and serb2020.phase_at(-1) is None
+    assert [serb2020.rate_at("SN_pre", t) for t in (0, 39_999_999, 50_000_000, 79_999_999)] == [
         10.0,
         30.0,
         10.0,
         2.0,
     ]
-    assert serb2020.rate_at("SN_pre", 100_000_000) == 0.0
+    assert serb2020.rate_at("SN_pre", 80_000_000) == 0.0
     assert serb2020.rate_hz("SN_pre", "depression") == 2.0
     with pytest.raises(ValueError, match="not a generator"):
         serb2020.rate_hz("BN", "test")
@@ -141,7 +143,12 @@ def test_a_generator_keeps_its_own_rate_where_a_phase_sets_none() -> None:
 
 
 def test_models_resolve_to_the_presets_with_their_overrides(serb2020: Experiment) -> None:
-    assert serb2020.population("BN").parameters() == SINGLE_NEURON
+    bn = serb2020.population("BN").parameters()
+    assert bn == dataclasses.replace(
+        SINGLE_NEURON,
+        noise_pa_sqrt_ms=4.0,
+        stimulation=dataclasses.replace(SINGLE_NEURON.stimulation, max_ramps=16),
+    )
     assert serb2020.population("SN_post").parameters() == DYNAPSE_DPI
     assert serb2020.population("SN_pre").parameters() is None
     mr1 = serb2020.projection("MR1").synapse
@@ -149,7 +156,7 @@ def test_models_resolve_to_the_presets_with_their_overrides(serb2020: Experiment
     assert mr1.device_model() == DataDriven(DATA_DRIVEN_DUT1)
     assert mr1.rule_object() == RateRule(pulses=DUT1_PULSES)
     assert mr1.pulse_programme() == DUT1_PULSES
-    assert mr1.initial_state_kwargs() == {"r_ohm": 4800.0}
+    assert mr1.initial_state_kwargs() == {"r_ohm": 4900.0}
     syn = MemristiveSynapse(
         host="hub",
         options={"c2c_sigma": 0.2},
