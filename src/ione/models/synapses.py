@@ -93,12 +93,12 @@ def _dd_pulse(r0, v, t_s, s_nominal, rate_scale, k, b0, b1, b2, shift, factor): 
             return r0
         em1 = math.expm1(-k * s * t_s)  # exp(x) - 1, exact for the tiny x of short pulses
         r1 = bound + math.log(-em1 + math.exp(-k * (bound - r0)) * (1.0 + em1)) / k
-        return min(r0 + (r1 - r0) * factor, bound)
+        return min(max(r0 + (r1 - r0) * factor, r0), bound)  # never against the pulse
     if r0 <= bound:
         return r0
     em1 = math.expm1(k * s * t_s)
     r1 = bound - math.log(-em1 + math.exp(-k * (r0 - bound)) * (1.0 + em1)) / k
-    return max(r0 + (r1 - r0) * factor, bound)
+    return max(min(r0 + (r1 - r0) * factor, r0), bound)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -132,7 +132,9 @@ def _pulse(
         x = -k * s * t_s
         # R = r_p + ln(1 - (1 - exp(-k (r_p - R0))) exp(-k s t)) / k, written without cancellation
         term = -np.expm1(x) + np.exp(-k * (rp - r0)) * np.exp(x)
-        r = np.where(go, rp + np.log(term, where=go, out=np.ones_like(r)) / k, r)
+        moved = rp + np.log(term, where=go, out=np.ones_like(r)) / k
+        # rounding must never move a device against the pulse or past its boundary
+        r = np.where(go, np.minimum(np.maximum(moved, r0), rp), r)
     neg = (v < 0) & (t_s > 0)
     if neg.any():
         rn = p.r_n0_ohm + p.r_n1_ohm_per_v * v + p.r_n2_ohm_per_v2 * v * v + rn_shift
@@ -141,7 +143,8 @@ def _pulse(
         go = neg & (r0 > rn)
         x = k * s * t_s
         term = -np.expm1(x) + np.exp(-k * (r0 - rn)) * np.exp(x)
-        r = np.where(go, rn - np.log(term, where=go, out=np.ones_like(r)) / k, r)
+        moved = rn - np.log(term, where=go, out=np.ones_like(r)) / k
+        r = np.where(go, np.maximum(np.minimum(moved, r0), rn), r)
     return r
 
 
