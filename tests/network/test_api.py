@@ -31,6 +31,7 @@ NETWORK_ALL = [
     "Population",
     "Projection",
     "Recording",
+        "RecordingParams",
     "Site",
     "StaticSynapse",
     "Synapse",

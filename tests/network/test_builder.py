@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ione.models.neuron import DYNAPSE_DPI
@@ -155,5 +157,19 @@ def test_every_model_preset_resolves() -> None:
     for name, spec in NEURON_MODELS.items():
         for preset in spec.presets:
             size = getattr(spec.presets[preset], "n_neurons", 1)
-            pop = Population("p", site="s", kind=spec.kind, size=size, model=name, preset=preset)
-            assert pop.parameters() == spec.presets[preset]
+            params = {"file": "x.h5"} if name == "recording" else {}  # a recording needs its file
+            pop = Population(
+                "p", site="s", kind=spec.kind, size=size, model=name, preset=preset, params=params
+            )
+            assert pop.parameters() == dataclasses.replace(spec.presets[preset], **params)
+
+
+def test_a_recorded_culture_needs_its_file() -> None:
+    with pytest.raises(ConfigError, match=r"params\.file.*spike file"):
+        Population("p", site="s", kind="culture", size=3, model="recording")
+    with pytest.raises(ConfigError, match=r"params.*speed must be"):
+        Population("p", site="s", kind="culture", size=3, model="recording",
+                   params={"file": "x.h5", "speed": 0.0})  # fmt: skip
+    pop = Population("p", site="s", kind="culture", size=2, model="recording",
+                     params={"file": "x.h5", "channels": "a, b"})  # fmt: skip
+    assert pop.parameters().channel_names() == ["a", "b"]

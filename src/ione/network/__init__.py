@@ -45,6 +45,7 @@ from ione.network._registry import (
     DeviceSpec,
     LinkEmulation,
     ModelSpec,
+    RecordingParams,
 )
 from ione.network._units import (
     format_duration,
@@ -82,6 +83,7 @@ __all__ = [
     "Population",
     "Projection",
     "Recording",
+    "RecordingParams",
     "Site",
     "StaticSynapse",
     "Synapse",

@@ -210,6 +210,11 @@ class Population:
             _set(self, "preset", choose(preset, spec.presets, "preset", f"a preset of {model}"))
             resolved, normal = apply_overrides(spec.presets[preset], self.params, "params")
             _set(self, "params", normal)
+            if model == "recording" and not getattr(resolved, "file", ""):
+                raise ConfigError(
+                    'a recorded culture needs its spike file: params = { file = "..." }',
+                    key="params.file",
+                )
             n_neurons = getattr(resolved, "n_neurons", None)
             if n_neurons is not None and n_neurons != self.size:
                 raise ConfigError(

@@ -24,8 +24,10 @@ __all__ = [
     "LINK_PROFILES",
     "NEURON_MODELS",
     "PULSES",
+    "RECORDING",
     "RULES",
     "DeviceSpec",
+    "RecordingParams",
     "LinkEmulation",
     "ModelSpec",
     "choose",
@@ -43,6 +45,50 @@ def choose(value: object, options: Mapping[str, Any] | tuple[str, ...], key: str
         return value
     listed = ", ".join(show(n) for n in names)
     raise ConfigError(f"expected {what}: one of {listed}; got {show(value)}", key=key)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingParams:
+    """A culture that replays recorded spike trains (``model = "recording"``).
+
+    Attributes
+    ----------
+    file
+        The spike file (relative paths are relative to the description's file): an HDF5 spike
+        file in the sjemea/meaRtools layout, an NWB file with a Units table, a SpikeInterface
+        sorting or any file Neo reads (:func:`ione.culture.load_spike_trains`).
+    channels
+        The channels (or units) to replay, by name, separated by commas, in the order of the
+        population's neurons; empty for all of them in the file's order. The population's
+        ``size`` must equal their number.
+    speed
+        Replay speed (1 = real time, 2 = twice as fast), 0.001 ... 1000.
+    start_s
+        Where in the recording the replay starts (s).
+    loop
+        Start again at ``start_s`` when the recording ends (else the population falls silent).
+    """
+
+    file: str = ""
+    channels: str = ""
+    speed: float = 1.0
+    start_s: float = 0.0
+    loop: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.001 <= self.speed <= 1000.0:
+            raise ValueError(f"speed must be 0.001 ... 1000 (x real time), got {self.speed!r}")
+        if not self.start_s >= 0.0:
+            raise ValueError(f"start_s must be >= 0 s, got {self.start_s!r}")
+
+    def channel_names(self) -> list[str] | None:
+        """The channel names given, or None for all channels."""
+        names = [c.strip() for c in self.channels.split(",") if c.strip()]
+        return names or None
+
+
+#: The default (empty) parameters of a recorded culture: ``params.file`` must be given.
+RECORDING: Final = RecordingParams()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +116,13 @@ _MODELS = (
         _presets(HIPPOCAMPAL_CULTURE=nrn.HIPPOCAMPAL_CULTURE, SINGLE_NEURON=nrn.SINGLE_NEURON),
         "HIPPOCAMPAL_CULTURE",
         "Izhikevich culture stimulated through capacitive ramps (ione.models.neuron.culture)",
+    ),
+    ModelSpec(
+        "recording",
+        "culture",
+        _presets(RECORDING=RECORDING),
+        "RECORDING",
+        "recorded spike trains replayed as the culture's neurons (ione.culture.spiketrains)",
     ),
     ModelSpec(
         "dpi",
