@@ -278,6 +278,7 @@ def _run_command(args: argparse.Namespace, replay: dict[str, Path] | None = None
 
     print(f"ione run {exp.name}: {len(exp.sites)} sites, {total_s:g} s -> {out}", flush=True)
     if args.virtual:
+        from ione.node.build import SiteError
         from ione.node.virtual import run_virtual
 
         try:
@@ -287,6 +288,9 @@ def _run_command(args: argparse.Namespace, replay: dict[str, Path] | None = None
                 emulate=not args.no_emulation,
                 progress=lambda f: print(f"  virtual time {f * total_s:5.1f} / {total_s:g} s"),
             )
+        except SiteError as exc:
+            print(f"ione run: {exc}", file=sys.stderr)
+            return 2
         except (OSError, ValueError) as exc:
             print(f"ione run: {exc}", file=sys.stderr)
             return 1

@@ -31,7 +31,7 @@ NETWORK_ALL = [
     "Population",
     "Projection",
     "Recording",
-        "RecordingParams",
+    "RecordingParams",
     "Site",
     "StaticSynapse",
     "Synapse",

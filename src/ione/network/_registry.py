@@ -27,9 +27,9 @@ __all__ = [
     "RECORDING",
     "RULES",
     "DeviceSpec",
-    "RecordingParams",
     "LinkEmulation",
     "ModelSpec",
+    "RecordingParams",
     "choose",
 ]
 

@@ -30,6 +30,12 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ione.culture.spiketrains import (
+    SpikeTrainReplay,
+    SpikeTrains,
+    read_spike_trains,
+    select_channels,
+)
 from ione.models.neuron.culture import make_culture
 from ione.models.synapses import SynapseBank
 from ione.network import (
@@ -49,6 +55,7 @@ from ione.node.processors import (
     PacemakerProcessor,
     Phase,
     Processor,
+    RecordedCultureProcessor,
     ReplayProcessor,
     SiliconProcessor,
     StaticRoute,
@@ -63,9 +70,11 @@ from ione.wire.keys import KeyFileError, read_key_file, write_key_file
 __all__ = [
     "SiteError",
     "SitePlan",
+    "check_sources",
     "log_path",
     "parse_address",
     "plan_site",
+    "recorded_trains",
     "run_directory",
     "run_site",
     "site_meta",
@@ -76,6 +85,41 @@ __all__ = [
 
 class SiteError(RuntimeError):
     """A site cannot start: a missing key file, an unknown site, a model it cannot run."""
+
+
+def recorded_trains(exp: Experiment, pop: Population) -> SpikeTrains:
+    """The spike trains a recorded culture (``model = "recording"``) replays, its channels
+    selected; the file's path is relative to the description's file.
+
+    Raises
+    ------
+    SiteError
+        The file is missing or unreadable, a channel is unknown, or the population's size is
+        not the number of channels replayed.
+    """
+    params = pop.parameters()
+    path = Path(params.file)
+    if not path.is_absolute() and exp.source:
+        path = Path(exp.source).parent / path
+    where = f"population {pop.name} (params.file = {params.file!r})"
+    try:
+        trains = select_channels(read_spike_trains(path), params.channel_names())
+    except (OSError, ValueError) as exc:
+        raise SiteError(f"{where}: {exc}") from None
+    n = len(trains.channels)
+    if n != pop.size:
+        raise SiteError(
+            f"{where}: the recording replays {n} channel{'s' * (n != 1)} but size = {pop.size}; "
+            "set size to the number of channels or name them in params.channels"
+        )
+    return trains
+
+
+def check_sources(exp: Experiment) -> None:
+    """Open every recorded culture of ``exp`` now, so that a run fails before any site starts."""
+    for pop in exp.populations:
+        if pop.model == "recording":
+            recorded_trains(exp, pop)
 
 
 @dataclass(frozen=True)
@@ -227,6 +271,8 @@ def plan_site(
             )
         )
     for pop in exp.populations_at(name):
+        if pop.model == "recording":
+            recorded_trains(exp, pop)
         if pop.kind == "silicon" and pop.model not in STEP_MODELS:
             receives = any(p.post == pop.name for p in exp.projections)
             if receives:
@@ -368,6 +414,16 @@ def site_processors(exp: Experiment, name: str, t0: int) -> list[Processor]:
                 )
             else:
                 raise SiteError(f"population {pop.name}: no runtime for silicon model {pop.model}")
+        elif pop.model == "recording":
+            params = pop.parameters()
+            replay = SpikeTrainReplay(
+                recorded_trains(exp, pop),
+                t0_us=t0,
+                speed=params.speed,
+                start_us=round(params.start_s * 1e6),
+                loop=params.loop,
+            )
+            procs.append(RecordedCultureProcessor(base, replay, hubs))
         else:
             culture = make_culture(pop.parameters(), rng("culture", pop.name))
             procs.append(

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ione.culture.spiketrains import SpikeTrainReplay
 from ione.events import EVENT_DTYPE, EventBlock, concat_events, make_events
 from ione.models.neuron.adex import adex_initial_state, adex_step
 from ione.models.neuron.culture import Culture, CultureState, culture_initial_state, culture_run
@@ -60,6 +61,7 @@ __all__ = [
     "PacemakerProcessor",
     "Phase",
     "Processor",
+    "RecordedCultureProcessor",
     "ReplayProcessor",
     "SiliconProcessor",
     "StaticRoute",
@@ -499,6 +501,47 @@ class CultureProcessor(Processor):
         keep = t1 - self.memory_us
         self._stim = s[s["end"] >= keep]
         self._spikes = a[a["t"] >= keep]
+
+
+class RecordedCultureProcessor(Processor):
+    """A culture whose neurons replay recorded spike trains (:class:`SpikeTrainReplay`): each
+    recorded spike is reported to the hub(s) as a spontaneous AP (code 2) of the channel's
+    neuron, at its replay time. A recording cannot answer stimulation: stimuli addressed to it
+    are counted (and, like everything that arrives, kept in the ``received`` records), never
+    turned into responses."""
+
+    def __init__(
+        self, key_base: int, replay: SpikeTrainReplay, hub: str | Sequence[str] | None
+    ) -> None:
+        self.key_base, self.replay = key_base, replay
+        self.size = len(replay.trains.channels)
+        self.hubs = [] if hub is None else [hub] if isinstance(hub, str) else list(hub)
+        self.spikes = self.stimuli_ignored = 0
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        out = TickResult()
+        if inbound.size:
+            k = inbound["key"].astype(np.int64) - self.key_base
+            self.stimuli_ignored += int(np.count_nonzero((k >= 0) & (k < self.size)))
+        got = self.replay.between(t_us, t_us + dt_us)
+        if got.size:
+            key = self.key_base + got["key"].astype(np.int64)
+            out.spikes.append(make_events(got["t_us"], key))
+            out.log(K.SPIKES, K.spike_block(got["t_us"], key))
+            ev = make_events(got["t_us"], key, np.float32(2.0))
+            for hub in self.hubs:
+                out.send(hub, ev)
+            self.spikes += got.size
+        return out
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": "recording",
+            "key_base": self.key_base,
+            "spikes": self.spikes,
+            "stimuli ignored": self.stimuli_ignored,
+            "finished": self.replay.finished,
+        }
 
 
 @dataclass

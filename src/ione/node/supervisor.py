@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ione.network import Experiment, dump_experiment
-from ione.node.build import log_path, parse_address
+from ione.node.build import SiteError, check_sources, log_path, parse_address
 from ione.record.merge import SESSION_FILE, merge_run, save_session
 from ione.wire.keys import read_key_file, write_key_file
 
@@ -218,6 +218,10 @@ async def run_experiment(
     run = Path(run_dir)
     if experiment.source is None:
         raise RunFailed("the experiment must come from a file (sites read it): save it first")
+    try:
+        check_sources(experiment)  # a missing recording stops the run before any site starts
+    except SiteError as exc:
+        raise RunFailed(str(exc)) from None
     existing = [s.name for s in experiment.sites if log_path(run, s.name).exists()]
     if existing:
         raise RunFailed(

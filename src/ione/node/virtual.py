@@ -26,7 +26,7 @@ import numpy as np
 
 from ione.events import EVENT_DTYPE, EventBlock, concat_events
 from ione.network import Experiment, dump_experiment
-from ione.node.build import log_path, site_meta, site_processors
+from ione.node.build import check_sources, log_path, site_meta, site_processors
 from ione.node.processors import run_tick, warm_up
 from ione.record import LogWriter
 from ione.record import kinds as K
@@ -63,6 +63,7 @@ def run_virtual(
         Per site, every record it produced, in order: ``(kind, block)``.
     """
     exp = experiment
+    check_sources(exp)
     warm_up()
     tick = exp.tick_us
     duration = exp.duration_us or 0
