@@ -134,7 +134,11 @@ def test_direct_construction_raises_the_same_errors() -> None:
     with pytest.raises(ConfigError, match=r"^params: expected a table of parameter overrides"):
         Population("s", site="z", kind="silicon", size=1, params=3)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"^options: expected plain values"):
+        MemristiveSynapse(host="h", options={"c2c_sigma": [{"a": 1}]})
+    with pytest.raises(ConfigError, match=r"^options\.c2c_sigma: expected a number, got an array"):
         MemristiveSynapse(host="h", options={"c2c_sigma": [0.1]})
+    with pytest.raises(ConfigError, match=r"^guard: only cultures are stimulated through a guard"):
+        Population("s", site="z", kind="silicon", size=1, guard={"max_current_ua": 1.0})
     with pytest.raises(ConfigError, match=r"^rates: expected a table of rates"):
         Phase("p", duration_us=1, rates_hz=[("g", 1.0)])  # type: ignore[arg-type]
 

@@ -342,7 +342,7 @@ CASES: list[tuple[str, str, str, str, str]] = [
         SN_POST,
         f"{SN_POST}\nparams = {{ tau_mem_ms = [1, 2] }}",
         "populations[2].params.tau_mem_ms",
-        "expected a number, a string or true/false",
+        "expected a number, got an array",
     ),
     (
         "nested-param-not-table",

@@ -92,8 +92,10 @@ class ExperimentBuilder:
         preset: str | None = None,
         params: Mapping[str, Any] | None = None,
         rate: str | None = None,
+        guard: Mapping[str, Any] | None = None,
     ) -> Population:
-        """Add a population (see :class:`Population`); ``rate`` (``"10 Hz"``) for generators."""
+        """Add a population (see :class:`Population`); ``rate`` (``"10 Hz"``) for generators,
+        ``guard`` (stimulation guard limits) for cultures."""
         at = f"populations[{len(self.populations)}]"
         rate_hz = None if rate is None else parse_rate(rate, f"{at}.rate")
         pop = self._made(
@@ -108,6 +110,7 @@ class ExperimentBuilder:
             preset=preset,
             params=Params(params or {}),
             rate_hz=rate_hz,
+            guard=Params(guard or {}),
         )
         self.populations.append(pop)
         return pop

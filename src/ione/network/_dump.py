@@ -113,6 +113,7 @@ def dump_experiment(experiment: Experiment) -> str:
                     "preset": p.preset,
                     "rate": _maybe(p.rate_hz, format_rate),
                     "params": Params(p.params).to_dict(),
+                    "guard": Params(p.guard).to_dict() or None,
                 }
             )
             for p in e.populations

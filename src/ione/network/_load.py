@@ -140,6 +140,12 @@ def _check_param_table(value: object, key: str) -> None:
     for name, v in value.items():
         if isinstance(v, dict):
             _check_param_table(v, f"{key}.{name}")
+        elif isinstance(v, list):
+            if not all(isinstance(x, bool | int | float | str) for x in v):
+                raise ConfigError(
+                    f"expected an array of numbers, strings or true/false, got {show(v)}",
+                    key=f"{key}.{name}",
+                )
         elif not isinstance(v, bool | int | float | str):
             raise ConfigError(
                 f"expected a number, a string or true/false, got {show(v)}", key=f"{key}.{name}"
@@ -181,6 +187,7 @@ def _population(t: _Table) -> Population:
         preset=t.text("preset", "a preset name", None),
         params=t.params("params"),
         rate_hz=t.quantity("rate", parse_rate),
+        guard=t.params("guard"),
     )
 
 
@@ -306,7 +313,8 @@ def _experiment(data: dict[str, Any], source: str | None) -> Experiment:
         populations=tuple(
             _population(t)
             for t in top.tables(
-                "populations", ("name", "site", "kind", "size", "model", "preset", "params", "rate")
+                "populations",
+                ("name", "site", "kind", "size", "model", "preset", "params", "rate", "guard"),
             )
         ),
         projections=tuple(

@@ -21,7 +21,7 @@ from ione.network._units import show
 
 __all__ = ["ParamValue", "Params", "apply_overrides"]
 
-ParamValue = Union[bool, int, float, str, "Params"]
+ParamValue = Union[bool, int, float, str, "Params", tuple[bool | int | float | str, ...]]
 T = TypeVar("T")
 
 
@@ -67,7 +67,10 @@ class Params(Mapping[str, ParamValue]):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dictionaries (for writing TOML)."""
-        return {k: v.to_dict() if isinstance(v, Params) else v for k, v in self._items}
+        return {
+            k: v.to_dict() if isinstance(v, Params) else list(v) if isinstance(v, tuple) else v
+            for k, v in self._items
+        }
 
 
 def _freeze(value: Any) -> ParamValue:
@@ -77,7 +80,14 @@ def _freeze(value: Any) -> ParamValue:
         return Params(value)
     if isinstance(value, bool | int | float | str):
         return value
-    raise TypeError(f"a parameter value must be a number, a string, a bool or a table: {value!r}")
+    if isinstance(value, list | tuple) and all(
+        isinstance(v, bool | int | float | str) for v in value
+    ):
+        return tuple(value)
+    raise TypeError(
+        "a parameter value must be a number, a string, a bool, an array of those or a table: "
+        f"{value!r}"
+    )
 
 
 def _type_name(hint: Any) -> str:

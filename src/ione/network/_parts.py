@@ -178,6 +178,10 @@ class Population:
         Overrides of the preset's fields, in the fields' own units (``{"tau_mem_ms": 15.0}``).
     rate_hz
         Generators only: the rate used in every phase that does not set one.
+    guard
+        Cultures only: the limits of the stimulation guard in front of the culture's stimulator
+        (fields of :class:`ione.culture.GuardLimits`, e.g. ``{"max_current_ua": 2.0}``); the
+        site checks them when it is planned (docs/stimulation.md). Empty: the defaults.
     """
 
     name: str
@@ -189,10 +193,16 @@ class Population:
     preset: str | None = None
     params: Mapping[str, Any] = field(default_factory=Params)
     rate_hz: float | None = None
+    guard: Mapping[str, Any] = field(default_factory=Params)
 
     def __post_init__(self) -> None:
         check_name(self.name)
         _set(self, "params", mapping(self.params, "params"))
+        _set(self, "guard", mapping(self.guard, "guard"))
+        if self.guard and self.kind != "culture":
+            raise ConfigError(
+                f"only cultures are stimulated through a guard; this is a {self.kind}", key="guard"
+            )
         _set(self, "site", name_of(self.site, "site"))
         choose(self.kind, KINDS, "kind", "a population kind")
         _int(self.size, "size", 1, (1 << NEURON_BITS) - 1, "a number of neurons")

@@ -73,7 +73,7 @@ def show(value: object) -> str:
         return f'"{value}"'
     if isinstance(value, dict):
         return "a table"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "an array"
     return repr(value)
 

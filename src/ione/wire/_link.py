@@ -538,6 +538,12 @@ class Link:
         self._retired.add(rx.window)
 
     # ================================================================== statistics
+    @property
+    def last_heard_us(self) -> int | None:
+        """When the last authentic frame from the peer arrived (the ``now_us`` it was given), or
+        None before the first. A stimulation guard's watchdog reads it (``ione.culture``)."""
+        return self._last_heard
+
     def statistics(self) -> LinkStatistics:
         """A snapshot of every counter (see :class:`LinkStatistics`)."""
         c, r = self._c, self._retired
