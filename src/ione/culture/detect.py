@@ -363,7 +363,7 @@ class StreamingDetector:
             if not np.all(np.isfinite(levels)) or np.any(levels <= 0):
                 bad = int(np.flatnonzero(~(np.isfinite(levels) & (levels > 0)))[0])
                 raise ValueError(
-                    f"noise_levels must be finite and > 0, channel {bad} has {levels[bad]!r}"
+                    f"noise_levels must be finite and > 0, channel {bad} has {float(levels[bad])}"
                 )
             k_warm = 0
             det_start = 0
@@ -655,11 +655,12 @@ class StreamingDetector:
                 nz.estimate = (nz.estimate * j + nz.mad) / (j + 1)
             else:
                 nz.estimate = (1.0 - nz.alpha) * nz.estimate + nz.alpha * nz.mad
-            if self._ip[IP_APPLY_AT] != -1:  # pragma: no cover - the split rule prevents it
-                raise AssertionError("a noise estimate is still waiting to take effect")
-            self._pending[:] = nz.estimate
-            self._ip[IP_APPLY_AT] = apply_at
-            nz.updates += 1
+            if j + 1 >= nz.warmup_chunks:  # the warm-up's partial means are not used
+                if self._ip[IP_APPLY_AT] != -1:  # pragma: no cover - the split rule prevents it
+                    raise AssertionError("a noise estimate is still waiting to take effect")
+                self._pending[:] = nz.estimate
+                self._ip[IP_APPLY_AT] = apply_at
+                nz.updates += 1
             nz.done = 0
             more = j + 1 < nz.warmup_chunks or not nz.frozen
             nz.next_chunk = j + 1 if more else None
