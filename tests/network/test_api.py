@@ -17,6 +17,7 @@ NETWORK_ALL = [
     "ConfigError",
     "Connector",
     "DeviceSpec",
+    "ElectrodeStreamParams",
     "Experiment",
     "ExperimentBuilder",
     "FixedProbabilityConnector",

@@ -161,7 +161,8 @@ def test_every_model_preset_resolves() -> None:
     for name, spec in NEURON_MODELS.items():
         for preset in spec.presets:
             size = getattr(spec.presets[preset], "n_neurons", 1)
-            params = {"file": "x.h5"} if name == "recording" else {}  # a recording needs its file
+            # a recording or electrode stream needs its file
+            params = {"file": "x.h5"} if name in ("recording", "electrodes") else {}
             pop = Population(
                 "p", site="s", kind=spec.kind, size=size, model=name, preset=preset, params=params
             )

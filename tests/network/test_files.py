@@ -45,6 +45,7 @@ def serb2020_by_builder() -> Experiment:
         model="culture",
         preset="SINGLE_NEURON",
         params={"noise_pa_sqrt_ms": 4.0, "stimulation": {"max_ramps": 16}},
+        guard={"min_interval_us": 500, "max_pulses_per_electrode": 1000, "latency_us": 100_000},
     )
     sn_post = exp.population("SN_post", site=zurich, kind="silicon", size=1, model="dpi")
     dut1 = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ione.culture.guard import REASON_CODES
 from ione.events import EVENT_DTYPE, make_events, make_key
 from ione.models.memristor import DATA_DRIVEN_DUT1, DataDriven, data_driven_pulse
 from ione.models.neuron.culture import SINGLE_NEURON, make_culture
@@ -12,18 +13,30 @@ from ione.models.neuron.dpi import DYNAPSE_DPI
 from ione.models.plasticity import DUT1_PULSES, RateRule
 from ione.models.synapses import SynapseBank, WeightWindow
 from ione.node.processors import (
+    GUARD_KIND,
     CultureProcessor,
     HubProcessor,
     HubSynapses,
     PacemakerProcessor,
     Phase,
     SiliconProcessor,
+    default_guard_limits,
 )
 from ione.record import kinds as K
 
 MS = 1_000
 NONE = np.zeros(0, EVENT_DTYPE)
 SN_PRE, BN, SN_POST = int(make_key(3, 0, 0)), int(make_key(1, 0, 0)), int(make_key(3, 1, 0))
+
+
+#: SINGLE_NEURON's capacitive stimulus: up to 24 pulses 0.5 ms apart, 30 stimuli a second.
+CAPACITIVE = default_guard_limits(1, min_interval_us=500, max_pulses_per_electrode=1000)
+
+
+def culture(seed: int, **kwargs):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    kwargs.setdefault("guard_limits", CAPACITIVE)
+    return CultureProcessor(BN, make_culture(SINGLE_NEURON, rng), "hub", rng, **kwargs)
 
 
 def run_ticks(proc, start_us: int, stop_us: int, inbound=None):  # type: ignore[no-untyped-def]
@@ -62,8 +75,7 @@ def test_silicon_neuron_fires_only_with_weighted_input() -> None:
 
 @pytest.mark.parametrize(("weight", "code"), [(1.0, 1), (0.04, 0)])
 def test_culture_reports_a_stimulated_ap_or_a_psp(weight: float, code: int) -> None:
-    rng = np.random.default_rng(3)
-    c = CultureProcessor(BN, make_culture(SINGLE_NEURON, rng), "hub", rng)
+    c = culture(3)
 
     def stim(t: int) -> np.ndarray:
         return make_events([t], [BN], [weight]) if t == 100 * MS else NONE
@@ -129,8 +141,7 @@ def test_hub_culture_spikes_as_presynaptic_input() -> None:
 
 
 def test_culture_logs_each_stimulus_outcome_once_its_window_closes() -> None:
-    rng = np.random.default_rng(4)
-    c = CultureProcessor(BN, make_culture(SINGLE_NEURON, rng), "hub", rng)
+    c = culture(4)
 
     def stim(t: int) -> np.ndarray:
         return (
@@ -144,3 +155,50 @@ def test_culture_logs_each_stimulus_outcome_once_its_window_closes() -> None:
     assert rows["t_us"].tolist() == [100 * MS, 300 * MS]
     assert rows["evoked_ap"].tolist() == [1, 0]
     assert rows["peak_mv"][0] > rows["peak_mv"][1] > 0
+
+
+def test_the_guard_stands_between_the_hub_and_the_culture() -> None:
+    """SYSTEM.md §5's default limits refuse the capacitive train (pulses 0.5 ms apart): the
+    stimulus is logged as rejected, with its reason, and the neuron is never stimulated."""
+    strict = culture(3, guard_limits=default_guard_limits(1))
+
+    def stim(t: int) -> np.ndarray:
+        return make_events([t - 20 * MS], [BN], [1.0]) if t == 100 * MS else NONE
+
+    _sent, logged = run_ticks(strict, 0, 200 * MS, stim)
+    stimulation = np.concatenate([b for k, b in logged if k == K.STIMULATION])
+    assert stimulation["allowed"].tolist() == [0]
+    assert stimulation["reason"].tolist() == [REASON_CODES["rate_electrode"]]
+    guard = np.concatenate([b for k, b in logged if k == GUARD_KIND])
+    assert guard["allowed"].tolist() == [0] and strict.stimuli == 0
+    assert strict.stimulator.delivered().size == 0
+    assert not any(k == "stimuli" for k, _ in logged)
+    # a stimulus whose source time is older than the allowed latency is dropped, never late
+    late = culture(3)
+    run_ticks(late, 0, 200 * MS, lambda t: make_events([t - 150 * MS], [BN], [1.0])
+              if t == 180 * MS else NONE)  # fmt: skip
+    assert late.guard.statistics()["rejected_by_reason"] == {"deadline": 1}
+
+
+def test_a_silent_hub_disables_the_outputs_until_rearmed() -> None:
+    c = culture(5)
+    heard = {"hub": 0}
+    delivered = []
+    for t in range(0, 1_000 * MS, MS):
+        if t <= 300 * MS and t % (10 * MS) == 0:
+            heard["hub"] = t  # the hub's link delivers a frame every 10 ms, then falls silent
+        c.links_heard(t, heard)
+        stim = make_events([t], [BN], [0.5]) if t % (50 * MS) == 0 else NONE
+        c.tick(t, MS, stim)
+        delivered.append(c.stimulator.delivered().size)
+        if t == 800 * MS:
+            assert not c.rearm(t)  # still silent: the guard refuses
+            heard["hub"] = t  # the hub is back ...
+            c.links_heard(t, heard)
+            assert c.guard.enabled is False  # ... which alone re-enables nothing
+            assert c.rearm(t)
+    stats = c.guard.statistics()
+    assert stats["trips"] == 1 and stats["rejected_by_reason"]["watchdog"] == 7  # 500 ... 800 ms
+    # nothing delivered from the trip (300 ms + 200 ms timeout) to the re-arm, then again
+    assert delivered[500] == delivered[799] and delivered[-1] > delivered[799]
+    assert c.status()["outputs"] == "enabled"

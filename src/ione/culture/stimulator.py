@@ -186,7 +186,8 @@ class SimulatedStimulator:
         Noise source of the culture.
     state
         Starting state; by default the culture starts at rest at the first time it is given
-        (rounded down to ``dt_us``).
+        (rounded down to ``dt_us``). A state given at any µs makes the culture step at that
+        time + k ``dt_us``.
     coupling
         Delivered charge to model input (module docstring).
     electrode_neurons
@@ -226,8 +227,8 @@ class SimulatedStimulator:
         self.rng = rng
         self.coupling = coupling
         self.dt_us = int(dt_us)
-        if state is not None and state.t_us % self.dt_us:
-            raise ValueError(f"state.t_us ({state.t_us}) must be a multiple of dt_us")
+        # the culture steps at phase + k * dt_us: a state given at any µs sets the phase
+        self._phase = 0 if state is None else int(state.t_us) % self.dt_us
         self._state = state
         if electrode_neurons is None:
             self._map: npt.NDArray[np.int64] | None = None
@@ -287,7 +288,7 @@ class SimulatedStimulator:
             ramps = Ramps(out["t_us"].copy(), self._neurons(out["electrode"]), dv)
         state = self._state
         assert state is not None
-        target = now - now % self.dt_us
+        target = now - (now - self._phase) % self.dt_us
         if target > state.t_us or ramps is not None:
             self._state, spikes = culture_run(
                 state, ramps, self.culture, max(0, target - state.t_us), self.rng, dt_us=self.dt_us
@@ -302,8 +303,16 @@ class SimulatedStimulator:
         return np.concatenate(self._log)
 
     # ------------------------------------------------------------------ the culture side
+    def drain_spikes(self) -> CultureSpikes:
+        """The spikes since the previous call (or the start), removed from :meth:`spikes`:
+        for a runtime that reports them as they come."""
+        out = self.spikes()
+        self._spike_t.clear()
+        self._spike_j.clear()
+        return out
+
     def spikes(self) -> CultureSpikes:
-        """Every spike of the culture so far."""
+        """Every spike of the culture so far (or since :meth:`drain_spikes`)."""
         if not self._spike_t:
             return CultureSpikes(np.zeros(0, np.int64), np.zeros(0, np.int64))
         return CultureSpikes(np.concatenate(self._spike_t), np.concatenate(self._spike_j))

@@ -220,9 +220,10 @@ class Population:
             _set(self, "preset", choose(preset, spec.presets, "preset", f"a preset of {model}"))
             resolved, normal = apply_overrides(spec.presets[preset], self.params, "params")
             _set(self, "params", normal)
-            if model == "recording" and not getattr(resolved, "file", ""):
+            if model in ("recording", "electrodes") and not getattr(resolved, "file", ""):
+                what = "spike file" if model == "recording" else "recording of voltages"
                 raise ConfigError(
-                    'a recorded culture needs its spike file: params = { file = "..." }',
+                    f'a {model} culture needs its {what}: params = {{ file = "..." }}',
                     key="params.file",
                 )
             n_neurons = getattr(resolved, "n_neurons", None)

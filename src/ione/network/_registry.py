@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from ione.models import memristor as mem
 from ione.models import neuron as nrn
@@ -20,6 +20,7 @@ from ione.network._units import show
 
 __all__ = [
     "DEVICES",
+    "ELECTRODES",
     "KINDS",
     "LINK_PROFILES",
     "NEURON_MODELS",
@@ -92,6 +93,58 @@ RECORDING: Final = RecordingParams()
 
 
 @dataclass(frozen=True, slots=True)
+class ElectrodeStreamParams:
+    """A culture seen through its electrodes (``model = "electrodes"``): raw voltages streamed in
+    1 ms blocks through ione's streaming spike detector (:mod:`ione.culture.detect`).
+
+    Attributes
+    ----------
+    file
+        A recording SpikeInterface reads (relative to the description's file), played back in
+        real time as a live rig would deliver it (:mod:`ione.culture.streams`).
+    format
+        SpikeInterface reader (``"maxwell"``, ``"biocam"``, ``"openephys"``, ``"binary"``, ...);
+        empty for a saved SpikeInterface recording or an NWB file.
+    sampling_frequency_hz, num_channels, dtype
+        Only for ``format = "binary"``: the layout of the flat file.
+    threshold, peak_sign, band_low_hz, band_high_hz, dead_time_ms, warmup_s
+        The detector's settings (:class:`ione.culture.detect.DetectorConfig`).
+    exclusion_radius_um
+        Local exclusion among electrodes closer than this (µm; 0: off).
+    """
+
+    file: str = ""
+    format: str = ""
+    sampling_frequency_hz: float = 0.0
+    num_channels: int = 0
+    dtype: str = ""
+    threshold: float = 5.0
+    peak_sign: Literal["neg", "pos", "both"] = "neg"
+    band_low_hz: float = 300.0
+    band_high_hz: float = 3000.0
+    dead_time_ms: float = 1.0
+    warmup_s: float = 1.0
+    exclusion_radius_um: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.threshold > 0:
+            raise ValueError(
+                f"threshold must be > 0 (multiples of the noise), got {self.threshold}"
+            )
+        if not 0 < self.band_low_hz < self.band_high_hz:
+            raise ValueError(
+                f"band must satisfy 0 < band_low_hz < band_high_hz, got "
+                f"{self.band_low_hz} ... {self.band_high_hz}"
+            )
+        if self.exclusion_radius_um < 0 or self.dead_time_ms < 0 or not self.warmup_s > 0:
+            raise ValueError("exclusion_radius_um and dead_time_ms must be >= 0, warmup_s > 0")
+
+
+#: The default parameters of a culture seen through its electrodes: ``params.file`` must be given.
+ELECTRODES: Final = ElectrodeStreamParams()
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     """A neuron model a population may use: its kind, presets (name -> parameters) and default.
 
@@ -123,6 +176,13 @@ _MODELS = (
         _presets(RECORDING=RECORDING),
         "RECORDING",
         "recorded spike trains replayed as the culture's neurons (ione.culture.spiketrains)",
+    ),
+    ModelSpec(
+        "electrodes",
+        "culture",
+        _presets(ELECTRODES=ELECTRODES),
+        "ELECTRODES",
+        "raw electrode voltages through the streaming spike detector (ione.culture.detect)",
     ),
     ModelSpec(
         "dpi",

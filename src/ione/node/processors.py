@@ -28,10 +28,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ione.culture.detect import StreamingDetector, peaks_to_events
+from ione.culture.guard import MEA60, ElectrodeTable, GuardLimits, StimulationGuard, WatchdogError
 from ione.culture.spiketrains import SpikeTrainReplay
+from ione.culture.stimulator import ChargeCoupling, SimulatedStimulator
+from ione.culture.stimulus import DEFAULT_PULSE, EventDesign, commands_from_events
+from ione.culture.streams import VoltageSource
 from ione.events import EVENT_DTYPE, EventBlock, concat_events, make_events
 from ione.models.neuron.adex import adex_initial_state, adex_step
-from ione.models.neuron.culture import Culture, CultureState, culture_initial_state, culture_run
+from ione.models.neuron.culture import CULTURE_DT_US, Culture, culture_initial_state
 from ione.models.neuron.dpi import DPIParams, DPIState, dpi_initial_state, dpi_run, dpi_step
 from ione.models.neuron.lif import (
     NeuronInput,
@@ -43,7 +48,6 @@ from ione.models.neuron.lif import (
 from ione.models.neuron.stimulation import (
     CapacitiveStimulation,
     classify_responses,
-    ramp_train,
     response_window_end_us,
     stimulus_peak_mv,
 )
@@ -52,10 +56,13 @@ from ione.models.synapses import PlasticityUpdate, SynapseBank
 from ione.record import kinds as K
 
 __all__ = [
+    "DEFAULT_LATENCY_US",
+    "GUARD_KIND",
     "RESPONSE_DTYPE",
     "STEP_MODELS",
     "STIMULUS_DTYPE",
     "CultureProcessor",
+    "ElectrodeCultureProcessor",
     "HubProcessor",
     "HubSynapses",
     "PacemakerProcessor",
@@ -68,6 +75,8 @@ __all__ = [
     "StaticRoutes",
     "StepNeuronProcessor",
     "TickResult",
+    "capacitive_design",
+    "default_guard_limits",
     "run_tick",
     "warm_up",
 ]
@@ -97,6 +106,33 @@ RESPONSE_DTYPE = np.dtype(
     ]
 )
 _EMPTY = np.zeros(0, EVENT_DTYPE)
+#: Kind of the guard's records in a session log (:data:`ione.culture.guard.DECISION_DTYPE`).
+GUARD_KIND = "guard"
+#: A remote stimulus may start at most this long after its source time (µs): two emulated hops
+#: of SYSTEM.md §4 (15 ± 2 and 10 ± 2 ms) and the ticks in between fit with room to spare.
+DEFAULT_LATENCY_US = 100_000
+
+
+def capacitive_design(
+    stimulation: CapacitiveStimulation, latency_us: int = DEFAULT_LATENCY_US
+) -> EventDesign:
+    """A capacitive stimulus (SYSTEM.md §3.2) as a command design: one biphasic pulse
+    (:data:`~ione.culture.stimulus.DEFAULT_PULSE`, 0.1 nC per phase) per ramp, ``max_ramps``
+    of them ``ramp_interval_us`` apart at weight 1, the first ``round(w * max_ramps)`` at
+    weight ``w``: the ramps the culture model applies, and what the guard judges."""
+    train = DEFAULT_PULSE.train(stimulation.max_ramps, period_us=stimulation.ramp_interval_us)
+    return EventDesign(train, latency_us=latency_us, scale="pulses")
+
+
+def default_guard_limits(n_electrodes: int, **limits: Any) -> GuardLimits:
+    """SYSTEM.md §5's limits (:class:`~ione.culture.GuardLimits`' defaults) for a culture whose
+    electrode ``i`` stimulates neuron ``i``: electrodes 0 ... n - 1 of a standard 60-electrode
+    MEA's size (30 µm diameter); ``limits`` override fields (from a description's guard
+    table)."""
+    area = MEA60.area_um2[0]
+    if "electrodes" not in limits:
+        limits["electrodes"] = ElectrodeTable.uniform(range(n_electrodes), area)
+    return GuardLimits(**limits)
 
 
 @dataclass
@@ -132,6 +168,14 @@ class Processor:
     def status(self) -> dict[str, Any]:
         """A few numbers for the live display (JSON-ready)."""
         return {"kind": type(self).__name__}
+
+    def links_heard(self, t_us: int, heard: dict[str, int | None]) -> None:
+        """Before each tick: when each peer's link last delivered an authentic frame (local µs;
+        None before the first). A culture's guard watches its controlling links with it."""
+
+    def rearm(self, t_us: int) -> bool:
+        """An operator re-arms the site's stimulation outputs; True if nothing is disabled."""
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,10 +427,16 @@ class StaticRoutes(Processor):
 
 
 class CultureProcessor(Processor):
-    """A culture (or a single neuron): stimulation requests from the hub become capacitive ramp
-    trains; every response is classified (PSP, stimulated AP, spontaneous AP) and reported to
-    the hub(s) as it becomes final (SYSTEM.md §1.1, §3.2). The stimulus is the culture's own
-    (``culture.params.stimulation``) unless ``stimulation`` is given."""
+    """A culture (or a single neuron) stimulated through a guard (SYSTEM.md §1.1, §3.2, §5).
+
+    Every stimulation request from a hub becomes a command (:func:`commands_from_events` with
+    the culture's :func:`capacitive_design`: a train of one biphasic pulse per capacitive ramp,
+    as many as the weight asks for), which the :class:`~ione.culture.StimulationGuard` checks
+    before the :class:`~ione.culture.SimulatedStimulator` delivers it into the culture model.
+    Every response is classified (PSP, stimulated AP, spontaneous AP) and reported to the
+    hub(s) as it becomes final. The guard watches the links of the hubs that stimulate the
+    culture (:meth:`links_heard`): a silent one disables the outputs until :meth:`rearm`.
+    """
 
     def __init__(
         self,
@@ -399,45 +449,74 @@ class CultureProcessor(Processor):
         stimulation: CapacitiveStimulation | None = None,
         memory_us: int = 2_000_000,
         t0_us: int = 0,
+        guard_limits: GuardLimits | None = None,
+        latency_us: int = DEFAULT_LATENCY_US,
     ) -> None:
         self.key_base, self.culture, self.rng = key_base, culture, rng
         self.hubs = [] if hub is None else [hub] if isinstance(hub, str) else list(hub)
         self.size = culture.params.n_neurons if targets is None else targets
         self.stimulation = culture.params.stimulation if stimulation is None else stimulation
+        self.design = capacitive_design(self.stimulation, latency_us)
+        limits = default_guard_limits(self.size) if guard_limits is None else guard_limits
         # the culture's clock is the site's: tick 0 starts at t0_us
-        self.state: CultureState = culture_initial_state(culture, rng, t_us=t0_us)
+        state = culture_initial_state(culture, rng, t_us=t0_us)
+        self.stimulator = SimulatedStimulator(
+            culture, rng, state=state, coupling=self.design_coupling(), dt_us=CULTURE_DT_US
+        )
+        self.guard = StimulationGuard(limits, self.stimulator)
+        self.stimulator.arm(t0_us)
+        self.t_us = t0_us
         self.memory_us = memory_us
         self._stim = np.zeros(0, [("t", "<i8"), ("n", "<i8"), ("w", "<f8"), ("end", "<i8")])
         self._spikes = np.zeros(0, [("t", "<i8"), ("n", "<i8")])
-        self.stimuli = self.aps = self.reports = 0
+        self._commands = 0
+        self._heard: dict[str, int] = {}
+        self.stimuli = self.aps = self.reports = self.rejected = 0
+
+    def design_coupling(self) -> ChargeCoupling:
+        """Charge to depolarisation such that one pulse of the design moves the neuron by the
+        stimulation's ``dv_per_ramp_mv``."""
+        w = self.design.waveform
+        cathodic = -sum(c * d for c, d in zip(w.currents_ua, w.durations_us, strict=True) if c < 0)
+        return ChargeCoupling(self.stimulation.dv_per_ramp_mv / (cathodic * 1e-3))
+
+    def links_heard(self, t_us: int, heard: dict[str, int | None]) -> None:
+        for hub in self.hubs:
+            last = heard.get(hub)
+            if last is None:
+                continue
+            when = max(self.t_us, min(int(last), t_us))  # the guard's time never goes back
+            if hub not in self._heard:
+                self.guard.attach(hub, when)
+            elif last != self._heard[hub]:
+                self.guard.heartbeat(hub, when)
+            self._heard[hub] = int(last)
+
+    def rearm(self, t_us: int) -> bool:
+        """Re-enable outputs after a watchdog trip (an operator's act); False if a watched link
+        is still silent (the guard refuses, and says so in its records)."""
+        try:
+            self.guard.rearm(max(t_us, self.t_us))
+        except WatchdogError:
+            return False
+        return True
 
     def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
-        if t_us != self.state.t_us:
+        if t_us != self.t_us:
             raise ValueError(
-                f"culture at {self.state.t_us} µs asked to run a tick from {t_us} µs: ticks must "
+                f"culture at {self.t_us} µs asked to run a tick from {t_us} µs: ticks must "
                 "follow one another from the t0_us the processor was made with"
             )
         out = TickResult()
+        self.guard.poll(t_us)
         mine = inbound[
             (inbound["key"] >= self.key_base) & (inbound["key"] < self.key_base + self.size)
         ]
-        ramps = None
         if mine.size:
-            # a request is carried out at the start of the tick it arrives in (never late)
-            n = (mine["key"] - self.key_base).astype(np.int64)
-            w = np.clip(mine["value"].astype(np.float64), 0.0, 1.0)
-            onset = np.full(n.size, t_us, np.int64)
-            ramps = ramp_train(onset, n, w, self.stimulation)
-            rows = np.zeros(n.size, self._stim.dtype)
-            rows["t"], rows["n"], rows["w"] = onset, n, w
-            rows["end"] = response_window_end_us(onset, w, self.stimulation)
-            self._stim = np.concatenate([self._stim, rows])
-            self.stimuli += n.size
-            out.log(
-                K.STIMULATION,
-                K.stim_block(t_us=onset, key=self.key_base + n, amplitude=w, allowed=1),
-            )
-        self.state, spikes = culture_run(self.state, ramps, self.culture, dt_us, self.rng)
+            self._stimulate(t_us, mine, out)
+        self.stimulator.advance(t_us + dt_us)
+        self.t_us = t_us + dt_us
+        spikes = self.stimulator.drain_spikes()
         own = spikes.neuron < self.size
         if len(spikes):
             new = np.zeros(int(own.sum()), self._spikes.dtype)
@@ -446,14 +525,56 @@ class CultureProcessor(Processor):
             self.aps += new.size
             out.spikes.append(make_events(new["t"], self.key_base + new["n"]))
             out.log(K.SPIKES, K.spike_block(spikes.t_us, self.key_base + spikes.neuron))
+        records = self.guard.drain_records()
+        if records.size:
+            out.log(GUARD_KIND, records)
         self._report(t_us, t_us + dt_us, out)
         return out
+
+    def _stimulate(self, t_us: int, mine: EventBlock, out: TickResult) -> None:
+        """Requests to commands, through the guard, to the stimulator; log every decision."""
+        local = mine.copy()
+        local["key"] -= np.uint32(self.key_base)  # the electrode is the target neuron's index
+        commands = commands_from_events(
+            local,
+            self.design,
+            source=self.hubs[0] if len(self.hubs) == 1 else "remote",
+            first_command_id=self._commands,
+        )
+        self._commands += len(commands)
+        allowed = np.zeros(len(commands), bool)
+        reason = np.zeros(len(commands), np.uint8)
+        for i, command in enumerate(commands):  # a few per tick: stimuli, not spikes
+            decision = self.guard.submit(command, t_us)
+            allowed[i] = decision.allowed
+            reason[i] = decision.reason_code
+        n = (mine["key"] - self.key_base).astype(np.int64)
+        w = mine["value"].astype(np.float64)
+        out.log(
+            K.STIMULATION,
+            K.stim_block(
+                t_us=t_us, key=mine["key"], electrode=n, amplitude=mine["value"],
+                duration_us=0, allowed=allowed.astype(np.uint8), reason=reason,
+            ),
+        )  # fmt: skip
+        self.rejected += int((~allowed).sum())
+        if not allowed.any():
+            return
+        n, w = n[allowed], np.clip(w[allowed], 0.0, 1.0)
+        onset = np.full(n.size, t_us, np.int64)
+        rows = np.zeros(n.size, self._stim.dtype)
+        rows["t"], rows["n"], rows["w"] = onset, n, w
+        rows["end"] = response_window_end_us(onset, w, self.stimulation)
+        self._stim = np.concatenate([self._stim, rows])
+        self.stimuli += n.size
 
     def status(self) -> dict[str, Any]:
         return {
             "kind": "culture",
             "key_base": self.key_base,
             "stimuli": self.stimuli,
+            "rejected": self.rejected,
+            "outputs": "enabled" if self.guard.enabled else "DISABLED (watchdog)",
             "spikes": self.aps,
             "reports": self.reports,
         }
@@ -501,6 +622,61 @@ class CultureProcessor(Processor):
         keep = t1 - self.memory_us
         self._stim = s[s["end"] >= keep]
         self._spikes = a[a["t"] >= keep]
+
+
+class ElectrodeCultureProcessor(Processor):
+    """A culture seen through its electrodes: every tick, the voltages sampled during it
+    (:class:`~ione.culture.streams.VoltageSource`) go through the streaming detector
+    (:class:`~ione.culture.detect.StreamingDetector`); each detected spike is reported to the
+    hub(s) as a spontaneous AP (code 2) of its channel's neuron, stamped with its sample's time
+    (sample 0 at ``t0_us``), and logged with its amplitude. A played-back recording cannot
+    answer stimulation: stimuli addressed to it are counted."""
+
+    def __init__(
+        self,
+        key_base: int,
+        source: VoltageSource,
+        detector: StreamingDetector,
+        hub: str | Sequence[str] | None,
+        *,
+        t0_us: int = 0,
+    ) -> None:
+        if detector.n_channels != source.n_channels:
+            raise ValueError(
+                f"the detector has {detector.n_channels} channels, the source {source.n_channels}"
+            )
+        self.key_base, self.source, self.detector, self.t0_us = key_base, source, detector, t0_us
+        self.size = source.n_channels
+        self.keys = key_base + np.arange(self.size, dtype=np.int64)
+        self.hubs = [] if hub is None else [hub] if isinstance(hub, str) else list(hub)
+        self.spikes = self.samples = self.stimuli_ignored = 0
+
+    def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
+        out = TickResult()
+        if inbound.size:
+            k = inbound["key"].astype(np.int64) - self.key_base
+            self.stimuli_ignored += int(np.count_nonzero((k >= 0) & (k < self.size)))
+        block = self.source.until(t_us + dt_us - self.t0_us)
+        self.samples += block.samples.shape[0]
+        peaks = self.detector.process(block.samples)
+        if peaks.size:
+            ev = peaks_to_events(peaks, self.detector.sampling_rate_hz, self.t0_us, self.keys)
+            out.spikes.append(make_events(ev["t_us"], ev["key"]))
+            out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"], ev["value"]))
+            report = make_events(ev["t_us"], ev["key"], np.float32(2.0))
+            for hub in self.hubs:
+                out.send(hub, report)
+            self.spikes += ev.size
+        return out
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": "electrodes",
+            "key_base": self.key_base,
+            "samples": self.samples,
+            "spikes": self.spikes,
+            "stimuli ignored": self.stimuli_ignored,
+        }
 
 
 class RecordedCultureProcessor(Processor):

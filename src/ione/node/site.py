@@ -204,6 +204,12 @@ class SiteRuntime:
         self._processors: list[Processor] = []
         #: Called with the local time of tick 0 once every link is up and the clock starts.
         self.on_start: Callable[[int], None] | None = None
+        self._rearm_requested = False
+
+    def request_rearm(self) -> None:
+        """Re-arm the stimulation outputs of the site's cultures at the next tick (after a
+        watchdog trip; an operator's act, e.g. ``kill -USR1`` on ``ione site``)."""
+        self._rearm_requested = True
 
     # ------------------------------------------------------------------ network
     def _on_datagram(self, data: bytes, addr: Address) -> None:
@@ -374,6 +380,16 @@ class SiteRuntime:
                     inbound["value"],
                 ),
             )
+        heard = {pl.peer: link.last_heard_us for pl, link in self.links.values()}
+        for proc in processors:
+            proc.links_heard(t_us, heard)
+        if self._rearm_requested:
+            self._rearm_requested = False
+            ok = all(proc.rearm(t_us) for proc in processors)
+            record = {"t_us": t_us, "rearmed": ok}
+            self.link_events.append({"t_us": t_us, "peer": "", "event": "rearm", "detail": ok})
+            if self.log is not None:
+                self.log.append("rearm", record)
         result = run_tick(processors, t_us, self.spec.tick_us, inbound)
         now = self.clock()
         for dest, out in result.outbound.items():
