@@ -757,7 +757,10 @@ class StimulationGuard:
         p.max_q_nc = float(np.max(np.abs(q)))
         p.density = p.max_q_nc * 1e5 / area  # nC/µm² -> µC/cm²
         if p.max_q_nc > 0:
-            p.shannon_k = math.log10(p.density) + math.log10(p.max_q_nc * 1e-3)
+            # k = log10(D) + log10(Q) with D = Q·1e5/A and Q in µC = Q_nC·1e-3, in log space so
+            # that a tiny (even subnormal) charge cannot underflow to log10(0)
+            lq = math.log10(p.max_q_nc)
+            p.shannon_k = (lq + 5.0 - math.log10(area)) + (lq - 3.0)
         top = 1.0 + _REL_TOL
         if p.peak_ua > lim.max_current_ua * top:
             i = int(np.argmax(np.abs(cur)))
