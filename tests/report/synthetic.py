@@ -181,6 +181,8 @@ STIMULI: Final = [
     *[(4.0 + 0.5 * k, 0.4, int(k % 2 == 0), 5.0) for k in range(4)],  # potentiation: 4, 2 APs
     *[(8.2 + 0.4 * k, 0.5, int(k < 6), 7.0 if k else float("nan")) for k in range(8)],  # 8, 6
 ]
+# stimuli the guard refused (seconds from T0): one in baseline, two in depression
+REFUSED_S: Final = (1.05, 13.0, 14.0)
 # spikes per phase: SN_pre at the protocol's rates; BN three times in the test phase
 SN_PRE_PER_PHASE: Final = (40, 120, 40, 8)
 BN_SPIKES_S: Final = (8.5, 9.5, 10.5)
@@ -328,6 +330,17 @@ def write_run(
         rows["latency_us"] = 1500
         logs["padova"].append("stimuli", rows[:12])
         logs["padova"].append("stimuli", rows[12:])
+        # the guard's decisions: the stimuli above allowed, REFUSED_S refused (padova's clock)
+        refused = np.array(REFUSED_S)
+        logs["padova"].append(
+            K.STIMULATION,
+            K.stim_block(t_us=local("padova", s[:, 0]), key=exp.address("BN"), allowed=1),
+        )
+        logs["padova"].append(
+            K.STIMULATION,
+            K.stim_block(t_us=local("padova", refused), key=exp.address("BN"), allowed=0,
+                         reason=7),
+        )  # fmt: skip
         # spikes: SN_pre at the protocol's rates (zurich), BN three times (padova)
         starts = (0.0, 4.0, 8.0, 12.0)
         t_pre = np.concatenate(

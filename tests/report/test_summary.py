@@ -98,6 +98,8 @@ def test_culture_responses_per_phase(summary: dict[str, Any]) -> None:
     # one stimulus of the test phase has no peak (NaN): the mean is over the others
     assert [b["mean_peak_mv"] for b in bn] == [approx(3.0), approx(5.0), approx(7.0), None]
     assert bn[3]["mean_weight"] is None
+    # stimuli the guard refused are counted apart, in their phase
+    assert [b["rejected_stimuli"] for b in bn] == [1, 0, 0, 2]
 
 
 def test_population_spikes_and_rates(summary: dict[str, Any]) -> None:

@@ -30,8 +30,8 @@ is placed on (:func:`ione.record.merge.open_session`, by default the site with m
 - **Per phase, per stimulated culture neuron** (``BN`` in a one-neuron population, ``BN[3]``
   otherwise), from the cultures' ``stimuli`` records with each stimulus onset placed on the
   reference clock: ``stimuli``, ``evoked_aps``, ``ap_probability = evoked_aps / stimuli`` (null
-  without stimuli), ``mean_weight`` (0 ... 1) and ``mean_peak_mv`` (the model's peak
-  depolarisation, mV).
+  without stimuli), ``mean_weight`` (0 ... 1), ``mean_peak_mv`` (the model's peak
+  depolarisation, mV) and ``rejected_stimuli`` (requests the stimulation guard refused).
 - **Per phase, per population**: ``spikes`` in the phase (merged spikes whose addresses the
   population owns) and ``rate_hz = spikes / (size * phase duration in s)``; ``rates_hz`` holds
   the generator rates the protocol sets in the phase (Hz).
@@ -57,7 +57,7 @@ summary.json
                                       "onset_ltd_pulses", "r_start_ohm", "r_end_ohm", "w_start",
                                       "w_end", "delta_r_ohm", "delta_w"}},
                 "neurons": {<name>: {"stimuli", "evoked_aps", "ap_probability", "mean_weight",
-                                     "mean_peak_mv"}},
+                                     "mean_peak_mv", "rejected_stimuli"}},
                 "populations": {<name>: {"spikes", "rate_hz"}}}},
      "links": {<a-b>: {"a", "b", "frames_sent", "frames_lost", "events_sent", "events_lost",
                        "relay_dropped", "relay", "relay_error", "rtt_p50_us", "rtt_p99_us",

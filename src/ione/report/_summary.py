@@ -227,9 +227,20 @@ def stimuli(run: RunData) -> tuple[npt.NDArray[np.void], npt.NDArray[np.int64]]:
     return block[order], t[order]
 
 
+def refused(run: RunData) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Stimuli a culture site's guard refused: (target key, time on the reference clock)."""
+    stim = run.session.stimulation
+    no = stim[stim["allowed"] == 0]
+    return no["key"].astype(np.int64), no["t_us"].astype(np.int64)
+
+
 def _phase_neurons(run: RunData) -> list[dict[str, dict[str, Any]]]:
     block, t = stimuli(run)
-    keys, inverse = np.unique(block["key"].astype(np.int64), return_inverse=True)
+    refused_key, refused_t = refused(run)
+    keys, inverse = np.unique(
+        np.concatenate([block["key"].astype(np.int64), refused_key]), return_inverse=True
+    )
+    inverse, refused_inverse = inverse[: block.size], inverse[block.size :]
     names = _neuron_names(keys, run.populations)
     n = keys.size
     evoked = (block["evoked_ap"] > 0).astype(np.float64)
@@ -245,6 +256,8 @@ def _phase_neurons(run: RunData) -> list[dict[str, dict[str, Any]]]:
         pm = m & has_peak
         p_n = np.bincount(inverse[pm], minlength=n)
         p_sum = np.bincount(inverse[pm], weights=peak[pm], minlength=n)
+        rm = (refused_t >= win.start_us) & (refused_t < win.stop_us)
+        rejected = np.bincount(refused_inverse[rm], minlength=n)
         phase = {}
         for k, name in enumerate(names):
             c = int(count[k])
@@ -254,6 +267,7 @@ def _phase_neurons(run: RunData) -> list[dict[str, dict[str, Any]]]:
                 "ap_probability": float(aps[k]) / c if c else None,
                 "mean_weight": _float(w_sum[k] / c) if c else None,
                 "mean_peak_mv": _float(p_sum[k] / p_n[k]) if p_n[k] else None,
+                "rejected_stimuli": int(rejected[k]),
             }
         out.append(phase)
     return out

@@ -105,11 +105,13 @@ def _neuron_table(summary: dict[str, Any]) -> TableSpec:
                     _num(s["ap_probability"], 3),
                     _num(s["mean_weight"], 3),
                     _num(s["mean_peak_mv"], 2),
+                    _num(s.get("rejected_stimuli", 0)),
                 ]
             )
     return TableSpec(
         "neurons",
-        "Culture responses per phase (stimuli delivered, APs they evoked)",
+        "Culture responses per phase (stimuli delivered, APs they evoked, stimuli the guard "
+        "refused)",
         (
             "phase",
             "neuron",
@@ -118,6 +120,7 @@ def _neuron_table(summary: dict[str, Any]) -> TableSpec:
             "AP probability",
             "mean weight",
             "mean peak (mV)",
+            "refused",
         ),
         _capped(rows, notes),
         left=2,
