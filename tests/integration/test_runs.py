@@ -337,3 +337,64 @@ def test_config_errors_are_one_clear_line(
     assert "Traceback" not in done.stderr
     assert str(cfg) in done.stderr and message in done.stderr, done.stderr
     assert not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------- the guard's watchdog at a site
+def _site(name: str, cfg: Path, run: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ione", "site", name, "--config", str(cfg), "--run-dir", str(run),
+         "--create-keys", *extra],
+        stdout=subprocess.PIPE if extra else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def test_a_killed_hub_leaves_the_culture_unstimulated(tmp_path: Path) -> None:
+    """kill -9 the controlling site (the hub) while it stimulates BN 30 times a second: Padova
+    keeps running, its guard trips once the hub has been silent for 200 ms, and from then on
+    its stimulator delivers nothing, until the end of the run."""
+    cfg = serb_config(tmp_path, phase="12 s", rates=("30 Hz",))
+    run = tmp_path / "run"
+    padova = _site("padova", cfg, run, "--progress")
+    hub = _site("southampton", cfg, run)
+    zurich = _site("zurich", cfg, run)
+    procs = [padova, hub, zurich]
+    try:
+        assert padova.stdout is not None
+        sel = selectors.DefaultSelector()
+        sel.register(padova.stdout, selectors.EVENT_READ)
+        deadline, stimuli = time.monotonic() + 60, 0
+        while stimuli < 30 and time.monotonic() < deadline:  # mid-train: BN is being stimulated
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            line = padova.stdout.readline()
+            if not line:
+                break
+            snap = json.loads(line)
+            stimuli = sum(p.get("stimuli", 0) for p in snap.get("processors", []))
+        assert stimuli >= 30, "Padova never got stimuli from the hub"
+        hub.send_signal(signal.SIGKILL)
+        hub.wait(timeout=10)
+        sel.unregister(padova.stdout)
+        for p in (padova, zurich):  # they run to the end of their experiment, links down
+            p.communicate(timeout=60)
+            assert p.returncode == 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+    bio = records(run, "padova")
+    guard = table(bio, "guard")
+    trips = guard[guard["kind"] == 1]  # RecordKind.TRIP
+    assert trips.size == 1
+    received = table(bio, "received")
+    last_heard = int(received["arrived_us"][received["peer"] == 2].max())  # southampton = 2
+    assert 200_000 <= int(trips["t_us"][0]) - last_heard <= 200_000 + 50_000
+    delivered = table(bio, "delivered_pulses")
+    assert delivered.size > 100  # pulses went out while the hub was alive ...
+    assert not (delivered["t_us"] >= int(trips["t_us"][0])).any()  # ... and none after the trip
+    final = bio["final"][-1]
+    (culture,) = [p for p in final["processors"] if p.get("kind") == "culture"]
+    assert culture["outputs"] == "DISABLED (watchdog)"

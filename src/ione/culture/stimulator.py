@@ -241,6 +241,7 @@ class SimulatedStimulator:
         self._now: int | None = None
         self._queue = np.zeros(0, dtype=PULSE_DTYPE)
         self._log: list[npt.NDArray[np.void]] = []
+        self._drained = 0
         self._spike_t: list[npt.NDArray[np.int64]] = []
         self._spike_j: list[npt.NDArray[np.int64]] = []
         self.refused = 0  #: commands refused while disarmed
@@ -296,6 +297,13 @@ class SimulatedStimulator:
             if len(spikes):
                 self._spike_t.append(spikes.t_us)
                 self._spike_j.append(spikes.neuron)
+
+    def drain_delivered(self) -> npt.NDArray[np.void]:
+        """The pulses delivered since the previous call (or the start), for a runtime that logs
+        them as they go; :meth:`delivered` still returns them all."""
+        new = self._log[self._drained :]
+        self._drained = len(self._log)
+        return np.concatenate(new) if new else np.zeros(0, dtype=PULSE_DTYPE)
 
     def delivered(self) -> npt.NDArray[np.void]:
         if not self._log:

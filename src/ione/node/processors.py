@@ -57,6 +57,8 @@ from ione.record import kinds as K
 
 __all__ = [
     "DEFAULT_LATENCY_US",
+    "DELIVERED_DTYPE",
+    "DELIVERED_KIND",
     "GUARD_KIND",
     "RESPONSE_DTYPE",
     "STEP_MODELS",
@@ -77,6 +79,7 @@ __all__ = [
     "TickResult",
     "capacitive_design",
     "default_guard_limits",
+    "delivered_rows",
     "run_tick",
     "warm_up",
 ]
@@ -108,6 +111,35 @@ RESPONSE_DTYPE = np.dtype(
 _EMPTY = np.zeros(0, EVENT_DTYPE)
 #: Kind of the guard's records in a session log (:data:`ione.culture.guard.DECISION_DTYPE`).
 GUARD_KIND = "guard"
+#: Kind of the pulses a culture's stimulator delivered (:data:`DELIVERED_DTYPE`).
+DELIVERED_KIND = "delivered_pulses"
+#: One row per delivered pulse: start, electrode, command, phases, largest |I| (µA), cathodic
+#: and anodic charge (nC, both >= 0) and the pulse's length from its first phase's start to its
+#: last phase's end (µs).
+DELIVERED_DTYPE = np.dtype(
+    [("t_us", "<i8"), ("electrode", "<i8"), ("command_id", "<i8"), ("phases", "u1"),
+     ("peak_current_ua", "<f4"), ("cathodic_nc", "<f4"), ("anodic_nc", "<f4"),
+     ("duration_us", "<i8")]
+)  # fmt: skip
+
+
+def delivered_rows(pulses: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
+    """Delivered pulses (:data:`ione.culture.stimulator.PULSE_DTYPE`) as flat
+    :data:`DELIVERED_DTYPE` rows for a session log."""
+    out = np.zeros(pulses.size, DELIVERED_DTYPE)
+    for name in ("t_us", "electrode", "command_id", "phases"):
+        out[name] = pulses[name]
+    q = pulses["current_ua"] * pulses["duration_us"] * 1e-3
+    out["peak_current_ua"] = np.abs(pulses["current_ua"]).max(axis=1)
+    out["cathodic_nc"] = -np.where(q < 0, q, 0.0).sum(axis=1)
+    out["anodic_nc"] = np.where(q > 0, q, 0.0).sum(axis=1)
+    out["duration_us"] = (
+        pulses["duration_us"].sum(axis=1)
+        + np.maximum(pulses["phases"].astype(np.int64) - 1, 0) * pulses["gap_us"]
+    )
+    return out
+
+
 #: A remote stimulus may start at most this long after its source time (µs): two emulated hops
 #: of SYSTEM.md §4 (15 ± 2 and 10 ± 2 ms) and the ticks in between fit with room to spare.
 DEFAULT_LATENCY_US = 100_000
@@ -528,6 +560,9 @@ class CultureProcessor(Processor):
         records = self.guard.drain_records()
         if records.size:
             out.log(GUARD_KIND, records)
+        delivered = self.stimulator.drain_delivered()
+        if delivered.size:
+            out.log(DELIVERED_KIND, delivered_rows(delivered))
         self._report(t_us, t_us + dt_us, out)
         return out
 
