@@ -353,7 +353,8 @@ def _site(name: str, cfg: Path, run: Path, *extra: str) -> subprocess.Popen[str]
 def test_a_killed_hub_leaves_the_culture_unstimulated(tmp_path: Path) -> None:
     """kill -9 the controlling site (the hub) while it stimulates BN 30 times a second: Padova
     keeps running, its guard trips once the hub has been silent for 200 ms, and from then on
-    its stimulator delivers nothing, until the end of the run."""
+    its stimulator delivers nothing, until the end of the run; an operator's re-arm (SIGUSR1)
+    is refused while the hub stays silent."""
     cfg = serb_config(tmp_path, phase="12 s", rates=("30 Hz",))
     run = tmp_path / "run"
     padova = _site("padova", cfg, run, "--progress")
@@ -376,6 +377,17 @@ def test_a_killed_hub_leaves_the_culture_unstimulated(tmp_path: Path) -> None:
         assert stimuli >= 30, "Padova never got stimuli from the hub"
         hub.send_signal(signal.SIGKILL)
         hub.wait(timeout=10)
+        disabled = False
+        while not disabled and time.monotonic() < deadline:  # wait for the watchdog's trip ...
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            line = padova.stdout.readline()
+            if not line:
+                break
+            procs_status = json.loads(line).get("processors", [])
+            disabled = any(p.get("outputs", "").startswith("DISABLED") for p in procs_status)
+        assert disabled
+        padova.send_signal(signal.SIGUSR1)  # ... then an operator tries to re-arm: refused
         sel.unregister(padova.stdout)
         for p in (padova, zurich):  # they run to the end of their experiment, links down
             p.communicate(timeout=60)
@@ -398,3 +410,4 @@ def test_a_killed_hub_leaves_the_culture_unstimulated(tmp_path: Path) -> None:
     final = bio["final"][-1]
     (culture,) = [p for p in final["processors"] if p.get("kind") == "culture"]
     assert culture["outputs"] == "DISABLED (watchdog)"
+    assert [r["rearmed"] for r in bio["rearm"]] == [False]  # the hub is still silent
