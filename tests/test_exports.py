@@ -96,3 +96,18 @@ def test_record_names_outside_checks_call(tmp_path: object) -> None:
     assert {"LogWriter", "LogReader", "merge_run", "export_nwb", "export_neo"} <= set(
         record.__all__
     )
+
+
+def test_culture_names_outside_checks_call(tmp_path: object) -> None:
+    culture = importlib.import_module("ione.culture")
+    assert len(set(culture.__all__)) == len(culture.__all__)
+    for export in culture.__all__:
+        assert getattr(culture, export) is not None, export
+    assert callable(culture.load_spike_trains)
+    guard = culture.StimulationGuard(culture.GuardLimits())
+    safe = culture.Command(0, culture.Waveform.biphasic(1.0, 100, 50), 1_000, 2_000)
+    decision = guard.check(safe, 1_000)
+    assert decision.allowed is True and decision.reason == ""
+    too_much = culture.Command(0, culture.Waveform.biphasic(5.0, 100, 50), 3_000, 9_000)
+    decision = guard.check(too_much, 3_000)
+    assert decision.allowed is False and decision.reason == "current"
