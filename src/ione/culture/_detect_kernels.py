@@ -70,6 +70,7 @@ IP_SIZE: Final = 14
 _EXP_MASK: Final = np.uint32(0x7F800000)
 _SHRINK: Final = 1.0 - 2.0**-20  # float32 pre-check threshold stays below the float64 one
 _GROUP: Final = 64  # channels pre-checked together
+_SUBGROUP: Final = 16  # then in quarters
 
 
 # ---------------------------------------------------------------------------- filter design
@@ -189,35 +190,6 @@ def first_non_finite(x: np.ndarray) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _is_peak(
-    ring: np.ndarray, c: int, trow: int, v: np.float32, past: int, fut: int, neg: bool
-) -> bool:
-    """SpikeInterface's ``by_channel`` rule at one sample: strictly beyond every one of the
-    ``past`` samples before it and at least as far as every one of the ``fut`` after it."""
-    r = ring.shape[0]
-    for i in range(1, max(past, fut) + 1):
-        if i <= past:
-            rp = trow - i
-            if rp < 0:
-                rp += r
-            if neg:
-                if not v < ring[rp, c]:
-                    return False
-            elif not v > ring[rp, c]:
-                return False
-        if i <= fut:
-            rf = trow + i
-            if rf >= r:
-                rf -= r
-            if neg:
-                if not v <= ring[rf, c]:
-                    return False
-            elif not v >= ring[rf, c]:
-                return False
-    return True
-
-
-@numba.njit(cache=True, nogil=True)
 def _detect_center(
     t: int,
     fut: int,
@@ -233,78 +205,92 @@ def _detect_center(
     cand_a: np.ndarray,
     cand_s: np.ndarray,
 ) -> int:
-    """Decide, on every channel, whether sample ``t`` is a peak; append peaks to ``out`` (or to
-    the exclusion candidates). Returns the new length of ``out``."""
+    """Decide, on every channel, whether sample ``t`` is a peak (SpikeInterface's
+    ``by_channel`` rule: beyond the threshold, strictly beyond each of the ``past`` samples
+    before it and at least as far as each of the ``fut`` after it), apply the dead time and
+    append the peak to ``out`` (or to the exclusion candidates). Returns the new length of
+    ``out``.
+
+    Written as one loop nest on purpose: a call to another numba function per channel group
+    costs more (array arguments) than the work it does.
+    """
     r = ring.shape[0]
     n_ch = ring.shape[1]
     w = ip[IP_W]
+    sign = ip[IP_SIGN]
+    dead = ip[IP_DEAD]
+    excl = ip[IP_EXCL]
     trow = t % r
     tr = ring[trow]
     past = min(w, t)
+    reach = max(past, fut)
     for c0 in range(0, n_ch, _GROUP):
         c1 = min(n_ch, c0 + _GROUP)
-        # vectorised pre-check of a group; numba vectorises loops over slices (not over
-        # range(c0, c1) of the whole row)
+        # vectorised pre-check of a group, then of its quarters; numba vectorises loops over
+        # slices (not over range(c0, c1) of the whole row)
         grp = tr[c0:c1]
         lim = thr32[c0:c1]
         hits = 0
         for c in range(c1 - c0):
             hits += int(abs(grp[c]) > lim[c])
-        if hits:
-            k = _detect_group(t, c0, c1, trow, past, fut, ring, thr, thr32, last, ip, out, k,
-                              cand_t, cand_c, cand_a, cand_s)  # fmt: skip
-    return k
-
-
-@numba.njit(cache=True, nogil=True)
-def _detect_group(
-    t: int,
-    c0: int,
-    c1: int,
-    trow: int,
-    past: int,
-    fut: int,
-    ring: np.ndarray,
-    thr: np.ndarray,
-    thr32: np.ndarray,
-    last: np.ndarray,
-    ip: np.ndarray,
-    out: np.ndarray,
-    k: int,
-    cand_t: np.ndarray,
-    cand_c: np.ndarray,
-    cand_a: np.ndarray,
-    cand_s: np.ndarray,
-) -> int:
-    sign = ip[IP_SIGN]
-    dead = ip[IP_DEAD]
-    excl = ip[IP_EXCL]
-    tr = ring[trow]
-    for c in range(c0, c1):
-        v = tr[c]
-        if abs(v) <= thr32[c]:
+        if hits == 0:
             continue
-        vd = np.float64(v)
-        ok = False
-        if sign <= 0 and vd < -thr[c]:
-            ok = _is_peak(ring, c, trow, v, past, fut, True)
-        if not ok and sign >= 0 and vd > thr[c]:
-            ok = _is_peak(ring, c, trow, v, past, fut, False)
-        if not ok or t - last[c] <= dead:
-            continue
-        last[c] = t
-        if excl >= 0:
-            i = ip[IP_N_CAND]
-            cand_t[i] = t
-            cand_c[i] = c
-            cand_a[i] = v
-            cand_s[i] = abs(vd) / thr[c]
-            ip[IP_N_CAND] = i + 1
-        else:
-            out[k].sample_index = t
-            out[k].channel = c
-            out[k].amplitude = v
-            k += 1
+        for s0 in range(c0, c1, _SUBGROUP):
+            s1 = min(c1, s0 + _SUBGROUP)
+            grp = tr[s0:s1]
+            lim = thr32[s0:s1]
+            hits = 0
+            for c in range(s1 - s0):
+                hits += int(abs(grp[c]) > lim[c])
+            if hits == 0:
+                continue
+            for c in range(s0, s1):
+                v = tr[c]
+                if abs(v) <= thr32[c]:
+                    continue
+                vd = np.float64(v)
+                if vd < -thr[c]:
+                    if sign > 0:
+                        continue
+                    sg = np.float32(-1.0)
+                elif vd > thr[c]:
+                    if sign < 0:
+                        continue
+                    sg = np.float32(1.0)
+                else:
+                    continue
+                sv = sg * v  # exact: compare as a positive peak
+                ok = True
+                for i in range(1, reach + 1):
+                    if i <= past:
+                        rp = trow - i
+                        if rp < 0:
+                            rp += r
+                        if not sv > sg * ring[rp, c]:
+                            ok = False
+                            break
+                    if i <= fut:
+                        rf = trow + i
+                        if rf >= r:
+                            rf -= r
+                        if not sv >= sg * ring[rf, c]:
+                            ok = False
+                            break
+                if not ok or t - last[c] <= dead:
+                    continue
+                last[c] = t
+                if excl >= 0:
+                    j = ip[IP_N_CAND]
+                    cand_t[j] = t
+                    cand_c[j] = c
+                    cand_a[j] = v
+                    cand_s[j] = abs(vd) / thr[c]
+                    ip[IP_N_CAND] = j + 1
+                else:
+                    out[k].sample_index = t
+                    out[k].channel = c
+                    out[k].amplitude = v
+                    k += 1
     return k
 
 
@@ -449,10 +435,9 @@ def detect_block(
         if ip[IP_STORE_FROM] <= n < ip[IP_STORE_UNTIL]:
             off = n % ip[IP_CHUNK_N]
             if off % ip[IP_STRIDE] == 0 and off // ip[IP_STRIDE] < ip[IP_M]:
-                slot = (n // ip[IP_CHUNK_N]) % 2
-                col = off // ip[IP_STRIDE]
+                dst = store[(n // ip[IP_CHUNK_N]) % 2, off // ip[IP_STRIDE], 0:n_ch]
                 for c in range(n_ch):
-                    store[slot, c, col] = row[c]
+                    dst[c] = row[c]
         t = n - w
         if t >= ip[IP_DET_START]:
             k = _detect_center(

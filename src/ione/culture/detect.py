@@ -382,7 +382,7 @@ class StreamingDetector:
             mad=np.zeros(n),
             next_chunk=0 if uses_chunks else None,
         )
-        self._store = np.zeros((2, n, m) if uses_chunks else (2, 1, 1), dtype=np.float32)
+        self._store = np.zeros((2, m, n) if uses_chunks else (2, 1, 1), dtype=np.float32)
         self._last = np.full(n, -_NEVER, dtype=np.int64)
 
         # local exclusion
@@ -668,7 +668,7 @@ class StreamingDetector:
     def _chunk_mad(self, slot: int, lo: int, hi: int) -> npt.NDArray[np.float64]:
         """σ = MAD / 0.6745 of the stored values of channels [lo, hi), sorted in float32
         (numpy sorts float32 with SIMD, several times faster than float64)."""
-        vals = self._store[slot, lo:hi, : self._nz.values]
+        vals = np.ascontiguousarray(self._store[slot, : self._nz.values, lo:hi].T)
         m = vals.shape[1]
         srt = np.sort(vals, axis=1)
         med = 0.5 * (srt[:, (m - 1) // 2].astype(np.float64) + srt[:, m // 2])
