@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["bench_wire.py", "bench_synapses.py", "bench_coba.py", "bench_record.py"]
-BENCHMARKS += ["bench_netem.py"]
+BENCHMARKS += ["bench_netem.py", "bench_detect.py"]
 
 
 def main() -> int:

@@ -189,6 +189,20 @@ def first_non_finite(x: np.ndarray) -> int:
     return -1
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hits(row: np.ndarray, lim: np.ndarray, sign: int, sgp: np.float32) -> int:
+    """How many of ``row`` (a slice) are beyond their float32 pre-check threshold, on the side
+    of ``sign`` (both for 0). Loops over slices vectorise; over range(c0, c1) of a row not."""
+    hits = 0
+    if sign == 0:
+        for c in range(row.shape[0]):
+            hits += int(abs(row[c]) > lim[c])
+    else:
+        for c in range(row.shape[0]):
+            hits += int(sgp * row[c] > lim[c])
+    return hits
+
+
 @numba.njit(cache=True, nogil=True)
 def _detect_center(
     t: int,
@@ -224,29 +238,19 @@ def _detect_center(
     tr = ring[trow]
     past = min(w, t)
     reach = max(past, fut)
+    sgp = np.float32(1.0 if sign > 0 else -1.0)  # pre-check on the wanted side only
     for c0 in range(0, n_ch, _GROUP):
         c1 = min(n_ch, c0 + _GROUP)
-        # vectorised pre-check of a group, then of its quarters; numba vectorises loops over
-        # slices (not over range(c0, c1) of the whole row)
-        grp = tr[c0:c1]
-        lim = thr32[c0:c1]
-        hits = 0
-        for c in range(c1 - c0):
-            hits += int(abs(grp[c]) > lim[c])
-        if hits == 0:
+        # vectorised pre-check of a group, then of its quarters
+        if _hits(tr[c0:c1], thr32[c0:c1], sign, sgp) == 0:
             continue
         for s0 in range(c0, c1, _SUBGROUP):
             s1 = min(c1, s0 + _SUBGROUP)
-            grp = tr[s0:s1]
-            lim = thr32[s0:s1]
-            hits = 0
-            for c in range(s1 - s0):
-                hits += int(abs(grp[c]) > lim[c])
-            if hits == 0:
+            if _hits(tr[s0:s1], thr32[s0:s1], sign, sgp) == 0:
                 continue
             for c in range(s0, s1):
                 v = tr[c]
-                if abs(v) <= thr32[c]:
+                if (abs(v) if sign == 0 else sgp * v) <= thr32[c]:
                     continue
                 vd = np.float64(v)
                 if vd < -thr[c]:
