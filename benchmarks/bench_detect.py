@@ -28,7 +28,7 @@ Timing: ``time.perf_counter_ns`` around each call; throughput = seconds of signa
 wall time of all calls (× real time). numba's JIT is warmed on a short stretch first (excluded).
 The process is pinned to one core; ``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``
 and ``OPENBLAS_NUM_THREADS`` are 1 and threadpoolctl limits numpy's BLAS to one thread.
-ione's rows: median of 3 runs (latencies of that run); SpikeInterface's: one run.
+ione's rows: median of 5 runs (latencies of that run); SpikeInterface's: one run.
 """
 
 from __future__ import annotations
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         reps, si_calls = 1, (5, 3)
     else:
         workloads = [(1024, 20_000.0), (4096, 18_000.0)]
-        reps, si_calls = 3, (100, 5)
+        reps, si_calls = 5, (100, 5)
     pinned = "not pinned"
     if hasattr(os, "sched_setaffinity"):
         core = min(os.sched_getaffinity(0))
