@@ -38,10 +38,19 @@ def serb_config(
     link_keys: str = "",
     hosts: tuple[str, str, str] = ("127.0.0.1", "127.0.0.1", "127.0.0.1"),
     name: str = "serb.toml",
+    watchdog_us: int | None = 1_000_000,
 ) -> Path:
     """examples/serb2020.toml on free ports, with phases of ``phase`` (as many as ``rates``),
-    extra keys for each [[links]] table, and its key files under ``tmp_path``."""
+    extra keys for each [[links]] table, and its key files under ``tmp_path``.
+
+    ``watchdog_us`` sets Padova's guard watchdog timeout (None: the example's, SYSTEM.md §5's
+    200 ms). Tests of plasticity and links use 1 s, so that a process held up for a moment on a
+    busy 2-core test machine cannot disable BN's stimulation mid-run; the watchdog itself is
+    tested at 200 ms (test_a_killed_hub_leaves_the_culture_unstimulated)."""
     text = EXAMPLE.read_text()
+    if watchdog_us is not None:
+        text, n = re.subn(r"guard = \{ ", f"guard = {{ watchdog_timeout_us = {watchdog_us}, ", text)
+        assert n == 1
     ports = [free_ports(1, h)[0] for h in hosts]
     for site, port, host in zip(SITES, ports, hosts, strict=True):
         text, n = re.subn(

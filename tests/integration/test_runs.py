@@ -355,7 +355,7 @@ def test_a_killed_hub_leaves_the_culture_unstimulated(tmp_path: Path) -> None:
     keeps running, its guard trips once the hub has been silent for 200 ms, and from then on
     its stimulator delivers nothing, until the end of the run; an operator's re-arm (SIGUSR1)
     is refused while the hub stays silent."""
-    cfg = serb_config(tmp_path, phase="12 s", rates=("30 Hz",))
+    cfg = serb_config(tmp_path, phase="12 s", rates=("30 Hz",), watchdog_us=None)
     run = tmp_path / "run"
     padova = _site("padova", cfg, run, "--progress")
     hub = _site("southampton", cfg, run)
