@@ -332,7 +332,11 @@ def _report_after_run(run_dir: Path, args: argparse.Namespace, console: Any, cod
     except (OSError, ValueError, KeyError) as exc:
         print(f"ione run: the report could not be built: {exc}", file=sys.stderr)
         return code or 1
-    print_summary(json.loads((run_dir / "summary.json").read_text()), console)
+    # a file or a pipe gets the tables 160 columns wide (print_summary's choice), not squeezed
+    print_summary(
+        json.loads((run_dir / "summary.json").read_text()),
+        console if console.is_terminal else None,
+    )
     print(f"report: {html}")
     return code
 
