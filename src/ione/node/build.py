@@ -63,6 +63,7 @@ from ione.node.processors import (
 from ione.node.site import Address, PeerLink, SiteRuntime, SiteSpec
 from ione.node.sources import (
     SiteError,
+    check_population,
     check_sources,
     culture_guard,
     electrode_stream,
@@ -240,12 +241,7 @@ def plan_site(
             )
         )
     for pop in exp.populations_at(name):
-        if pop.model == "recording":
-            recorded_trains(exp, pop)
-        elif pop.model == "electrodes":
-            electrode_stream(exp, pop)
-        elif pop.kind == "culture":
-            culture_guard(pop)
+        check_population(exp, pop)
         if pop.kind == "silicon" and pop.model not in STEP_MODELS:
             receives = any(p.post == pop.name for p in exp.projections)
             if receives:

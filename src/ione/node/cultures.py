@@ -329,13 +329,51 @@ class CultureProcessor(Processor):
         self._spikes = a[a["t"] >= keep]
 
 
-class ElectrodeCultureProcessor(Processor):
+class _PlaybackCulture(Processor):
+    """What the cultures that only report spikes share: a recording cannot answer stimulation,
+    so stimuli addressed to it are counted (and, like everything that arrives, kept in the
+    ``received`` records); each spike goes to the hub(s) as a spontaneous AP (code 2)."""
+
+    kind = "playback"
+
+    def __init__(self, key_base: int, size: int, hub: str | Sequence[str] | None) -> None:
+        self.key_base, self.size = key_base, size
+        self.hubs = [] if hub is None else [hub] if isinstance(hub, str) else list(hub)
+        self.spikes = self.stimuli_ignored = 0
+
+    def _ignore(self, inbound: EventBlock) -> None:
+        if inbound.size:
+            k = inbound["key"].astype(np.int64) - self.key_base
+            self.stimuli_ignored += int(np.count_nonzero((k >= 0) & (k < self.size)))
+
+    def _report(self, out: TickResult, t_us: npt.ArrayLike, key: npt.ArrayLike, value: Any) -> None:
+        """Spikes at ``t_us`` of neurons ``key``: to the static routes, the log (with ``value``,
+        e.g. the amplitude) and the hub(s)."""
+        out.spikes.append(make_events(t_us, key))
+        out.log(K.SPIKES, K.spike_block(t_us, key, value))
+        report = make_events(t_us, key, np.float32(2.0))
+        for hub in self.hubs:
+            out.send(hub, report)
+        self.spikes += int(np.size(t_us))
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key_base": self.key_base,
+            "spikes": self.spikes,
+            "stimuli ignored": self.stimuli_ignored,
+        }
+
+
+class ElectrodeCultureProcessor(_PlaybackCulture):
     """A culture seen through its electrodes: every tick, the voltages sampled during it
     (:class:`~ione.culture.streams.VoltageSource`) go through the streaming detector
     (:class:`~ione.culture.detect.StreamingDetector`); each detected spike is reported to the
     hub(s) as a spontaneous AP (code 2) of its channel's neuron, stamped with its sample's time
     (sample 0 at ``t0_us``), and logged with its amplitude. A played-back recording cannot
     answer stimulation: stimuli addressed to it are counted."""
+
+    kind = "electrodes"
 
     def __init__(
         self,
@@ -350,76 +388,47 @@ class ElectrodeCultureProcessor(Processor):
             raise ValueError(
                 f"the detector has {detector.n_channels} channels, the source {source.n_channels}"
             )
-        self.key_base, self.source, self.detector, self.t0_us = key_base, source, detector, t0_us
-        self.size = source.n_channels
+        super().__init__(key_base, source.n_channels, hub)
+        self.source, self.detector, self.t0_us = source, detector, t0_us
         self.keys = key_base + np.arange(self.size, dtype=np.int64)
-        self.hubs = [] if hub is None else [hub] if isinstance(hub, str) else list(hub)
-        self.spikes = self.samples = self.stimuli_ignored = 0
+        self.samples = 0
 
     def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
         out = TickResult()
-        if inbound.size:
-            k = inbound["key"].astype(np.int64) - self.key_base
-            self.stimuli_ignored += int(np.count_nonzero((k >= 0) & (k < self.size)))
+        self._ignore(inbound)
         block = self.source.until(t_us + dt_us - self.t0_us)
         self.samples += block.samples.shape[0]
         peaks = self.detector.process(block.samples)
         if peaks.size:
             ev = peaks_to_events(peaks, self.detector.sampling_rate_hz, self.t0_us, self.keys)
-            out.spikes.append(make_events(ev["t_us"], ev["key"]))
-            out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"], ev["value"]))
-            report = make_events(ev["t_us"], ev["key"], np.float32(2.0))
-            for hub in self.hubs:
-                out.send(hub, report)
-            self.spikes += ev.size
+            self._report(out, ev["t_us"], ev["key"], ev["value"])
         return out
 
     def status(self) -> dict[str, Any]:
-        return {
-            "kind": "electrodes",
-            "key_base": self.key_base,
-            "samples": self.samples,
-            "spikes": self.spikes,
-            "stimuli ignored": self.stimuli_ignored,
-        }
+        return {**super().status(), "samples": self.samples}
 
 
-class RecordedCultureProcessor(Processor):
+class RecordedCultureProcessor(_PlaybackCulture):
     """A culture whose neurons replay recorded spike trains (:class:`SpikeTrainReplay`): each
     recorded spike is reported to the hub(s) as a spontaneous AP (code 2) of the channel's
     neuron, at its replay time. A recording cannot answer stimulation: stimuli addressed to it
-    are counted (and, like everything that arrives, kept in the ``received`` records), never
-    turned into responses."""
+    are counted, never turned into responses."""
+
+    kind = "recording"
 
     def __init__(
         self, key_base: int, replay: SpikeTrainReplay, hub: str | Sequence[str] | None
     ) -> None:
-        self.key_base, self.replay = key_base, replay
-        self.size = len(replay.trains.channels)
-        self.hubs = [] if hub is None else [hub] if isinstance(hub, str) else list(hub)
-        self.spikes = self.stimuli_ignored = 0
+        super().__init__(key_base, len(replay.trains.channels), hub)
+        self.replay = replay
 
     def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
         out = TickResult()
-        if inbound.size:
-            k = inbound["key"].astype(np.int64) - self.key_base
-            self.stimuli_ignored += int(np.count_nonzero((k >= 0) & (k < self.size)))
+        self._ignore(inbound)
         got = self.replay.between(t_us, t_us + dt_us)
         if got.size:
-            key = self.key_base + got["key"].astype(np.int64)
-            out.spikes.append(make_events(got["t_us"], key))
-            out.log(K.SPIKES, K.spike_block(got["t_us"], key))
-            ev = make_events(got["t_us"], key, np.float32(2.0))
-            for hub in self.hubs:
-                out.send(hub, ev)
-            self.spikes += got.size
+            self._report(out, got["t_us"], self.key_base + got["key"].astype(np.int64), 0.0)
         return out
 
     def status(self) -> dict[str, Any]:
-        return {
-            "kind": "recording",
-            "key_base": self.key_base,
-            "spikes": self.spikes,
-            "stimuli ignored": self.stimuli_ignored,
-            "finished": self.replay.finished,
-        }
+        return {**super().status(), "finished": self.replay.finished}

@@ -22,6 +22,7 @@ from ione.node.cultures import DEFAULT_LATENCY_US, capacitive_design, default_gu
 
 __all__ = [
     "SiteError",
+    "check_population",
     "check_sources",
     "culture_guard",
     "electrode_stream",
@@ -149,16 +150,22 @@ def electrode_stream(exp: Experiment, pop: Population) -> tuple[VoltageStream, S
     return stream, detector
 
 
+def check_population(exp: Experiment, pop: Population) -> None:
+    """Open a recorded culture's file, an electrode culture's recording and detector, or check a
+    simulated culture's guard; nothing for other populations (:class:`SiteError` if wrong)."""
+    if pop.model == "recording":
+        recorded_trains(exp, pop)
+    elif pop.model == "electrodes":
+        electrode_stream(exp, pop)
+    elif pop.kind == "culture":
+        culture_guard(pop)
+
+
 def check_sources(exp: Experiment) -> None:
-    """Open every recorded culture and check every culture's guard now, so that a run fails
-    before any site starts."""
+    """:func:`check_population` for every population, so that a run fails before any site
+    starts."""
     for pop in exp.populations:
-        if pop.model == "recording":
-            recorded_trains(exp, pop)
-        elif pop.model == "electrodes":
-            electrode_stream(exp, pop)
-        elif pop.kind == "culture":
-            culture_guard(pop)
+        check_population(exp, pop)
 
 
 def guards_meta(exp: Experiment, name: str) -> dict[str, Any]:
