@@ -53,6 +53,7 @@ from typing import Any  # noqa: E402
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
+from _common import cpu_model  # noqa: E402
 from ione.culture.detect import (  # noqa: E402
     MAD_TO_SIGMA,
     DetectorConfig,
@@ -304,15 +305,7 @@ def si_node_row(
 
 # ---------------------------------------------------------------------------- report
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = cpu_model()
     si = f"SpikeInterface {spikeinterface.__version__}" if spikeinterface else "no SpikeInterface"
     return (
         f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy "

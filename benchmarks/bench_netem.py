@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import zmq
 
+from _common import cpu_model
 from ione.netem import PADOVA_SOUTHAMPTON, Impairment, RelayClient
 from ione.netem._proc import udp_rcvbuf_errors
 
@@ -351,15 +352,7 @@ class Bench:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = cpu_model()
     return (
         f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy "
         f"{np.__version__}, pyzmq {zmq.__version__} (libzmq {zmq.zmq_version()})"

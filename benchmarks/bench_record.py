@@ -65,6 +65,7 @@ from typing import Any
 
 import numpy as np
 
+from _common import cpu_model
 from ione.events import EVENT_DTYPE, make_events, make_key
 from ione.record import LogReader, LogWriter
 
@@ -308,15 +309,7 @@ def check(name: str, work: Workload, read_back: Iterator[np.ndarray]) -> None:
 
 # ---------------------------------------------------------------------- report
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = cpu_model()
     h5 = f"h5py {h5py.__version__} (HDF5 {h5py.version.hdf5_version})" if h5py else "no h5py"
     return (
         f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy "

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import cryptography
 import numpy as np
 
+from _common import cpu_model
 from ione.events import EVENT_DTYPE, make_events, make_key
 from ione.wire import FrameCodec, Link, LinkConfig, _codec, connect_in_memory
 from ione.wire._frame import HEADER, MAGIC, TAG_BYTES, VERSION, parse_header
@@ -209,15 +210,7 @@ def measure(n: int, iterations: int, reps: int) -> list[Row]:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = cpu_model()
     return (
         f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy "
         f"{np.__version__}, cryptography {cryptography.__version__}"
