@@ -106,9 +106,11 @@ def test_one_way_delays_are_distributed_as_configured(sites: tuple[Site, Site]) 
     # the model's own output, exactly
     assert abs(st.delay_mean_us - 8_000) < 5 * 1_500 / math.sqrt(n)
     assert st.delay_sd_us == pytest.approx(1_500, rel=0.1)
-    # measured on the wire: the same plus the relay's lateness (generous sanity bounds)
-    assert 8_000 - 5 * 1_500 / math.sqrt(n) < delays.mean() < 8_000 + 2_000
-    assert 0.8 * 1_500 < delays.std() < 1.5 * 1_500
+    # measured on the wire: the same plus the relay's lateness, which depends on the machine's
+    # load (benchmarks/bench_netem.py measures it); a relay is never early, so only lower bounds
+    assert delays.mean() > 8_000 - 5 * 1_500 / math.sqrt(n)
+    q25, q75 = np.percentile(delays, [25, 75])
+    assert q75 - q25 > 0.8 * 1.349 * 1_500  # at least the configured spread (IQR of a normal)
 
 
 def test_both_directions_learn_addresses_and_ignore_foreign_senders(
