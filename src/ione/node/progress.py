@@ -36,6 +36,9 @@ def live_view(sites: Sequence[Any], fraction: float, total_s: float) -> Group:
     syn = Table(title="memristive synapses", expand=False)
     for col in ("synapse", "R (kΩ)", "weight", "LTP", "LTD"):
         syn.add_column(col, justify="left" if col == "synapse" else "right")
+    stim = Table(title="stimulation (through each culture's guard)", expand=False)
+    for col in ("site", "outputs", "delivered", "refused"):
+        stim.add_column(col, justify="left" if col in ("site", "outputs") else "right")
     seen_links = set()
     for sp in sites:
         snap = sp.last
@@ -68,6 +71,14 @@ def live_view(sites: Sequence[Any], fraction: float, total_s: float) -> Group:
                 f"{link.get('frames_lost', 0)} / {link.get('frames_sent', 0)}",
             )
         for p in snap.get("processors", []):
+            if "outputs" in p:
+                style = "" if p["outputs"] == "enabled" else "bold red"
+                stim.add_row(
+                    sp.name,
+                    Text(str(p["outputs"]), style=style),
+                    str(p.get("stimuli", 0)),
+                    str(p.get("rejected", 0)),
+                )
             for name, s in p.get("synapses", {}).items():
                 r, w = s.get("r_ohm"), s.get("weight")
                 syn.add_row(
@@ -80,6 +91,8 @@ def live_view(sites: Sequence[Any], fraction: float, total_s: float) -> Group:
     parts: list[Any] = [Group(header, bar), st, lt]
     if syn.row_count:
         parts.append(syn)
+    if stim.row_count:
+        parts.append(stim)
     return Group(*parts)
 
 
@@ -90,6 +103,8 @@ def plain_line(sites: Sequence[Any], fraction: float, total_s: float) -> str:
         t = sp.last.get("ticks", {})
         bits.append(f"{sp.name}: late {t.get('late_ticks', 0)}/{t.get('ticks', 0)}")
         for p in sp.last.get("processors", []):
+            if p.get("outputs", "enabled") != "enabled":
+                bits.append(f"stimulation {p['outputs']}")
             for name, s in p.get("synapses", {}).items():
                 if s.get("r_ohm") is not None:
                     bits.append(f"{name} {s['r_ohm'] / 1000:.2f} kΩ")
