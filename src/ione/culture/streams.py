@@ -156,10 +156,12 @@ class VoltageStream:
         traces = self.recording.get_traces(
             segment_index=self.segment, start_frame=start, end_frame=stop
         )
-        samples = traces.astype(np.float32) * self.gains + self.offsets
+        samples = np.array(traces, dtype=np.float32, order="C")  # the block's one copy
+        samples *= self.gains
+        samples += self.offsets
         self._next = stop
         t_first = (start * 1_000_000_000) // round(self.fs * 1000)
-        return VoltageBlock(start, int(t_first), np.ascontiguousarray(samples, np.float32))
+        return VoltageBlock(start, int(t_first), samples)
 
     @property
     def finished(self) -> bool:

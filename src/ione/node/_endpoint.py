@@ -18,7 +18,7 @@ from typing import cast
 from ione.events import EventBlock
 from ione.wire import Link, LinkEvent
 
-__all__ = ["EndpointStatistics", "LinkEndpoint", "kernel_drops", "monotonic_us"]
+__all__ = ["EndpointStatistics", "LinkEndpoint", "monotonic_us"]
 
 Address = tuple[str, int]
 RECEIVE_BUFFER_BYTES = 4 << 20
@@ -27,27 +27,6 @@ RECEIVE_BUFFER_BYTES = 4 << 20
 def monotonic_us() -> int:
     """The host's monotonic clock in integer microseconds."""
     return time.monotonic_ns() // 1_000
-
-
-def kernel_drops(port: int) -> int | None:
-    """Datagrams the kernel dropped for the UDP socket bound to ``port`` (receive buffer full).
-
-    Read from ``/proc/net/udp`` and ``/proc/net/udp6`` (Linux); None where they do not exist.
-    These drops happen before ione sees anything, so a link counts them as lost: this tells
-    them apart from losses on the network.
-    """
-    found = None
-    for table in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            with open(table, encoding="ascii") as f:
-                lines = f.readlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) >= 13 and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                found = (found or 0) + int(fields[-1])
-    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,7 +158,55 @@ class PacemakerProcessor(Processor):
         return {"kind": "generator", "key_base": self.key_base, "spikes": self.spikes}
 
 
-class SiliconProcessor(Processor):
+class _SubstepNeurons(Processor):
+    """What silicon neuron processors share: weighted inputs binned into the sub-steps of a
+    tick, and the raster of the sub-steps turned into spikes for their targets."""
+
+    key_base: int
+    size: int
+    substep_us: int
+    targets: list[str]
+    spikes: int
+    inputs: int
+
+    def _inputs(
+        self, t_us: int, n_sub: int, inbound: EventBlock, upper: float | None, scale: float
+    ) -> npt.NDArray[np.float64]:
+        """(sub-step, neuron) sums of the values addressed to these neurons, each clipped to
+        ``[0, upper]`` and multiplied by ``scale``."""
+        w = np.zeros((n_sub, self.size))
+        mine = inbound[
+            (inbound["key"] >= self.key_base) & (inbound["key"] < self.key_base + self.size)
+        ]
+        if mine.size:
+            row = np.clip((mine["t_us"] - t_us) // self.substep_us, 0, n_sub - 1)
+            values = np.clip(mine["value"].astype(np.float64), 0.0, upper) * scale
+            np.add.at(w, (row, mine["key"] - self.key_base), values)
+            self.inputs += mine.size
+        return w
+
+    def _emit(self, raster: npt.NDArray[np.bool_], t_us: int, out: TickResult) -> None:
+        steps, neurons = np.nonzero(raster)
+        if steps.size:
+            ev = make_events(
+                t_us + steps.astype(np.int64) * self.substep_us, self.key_base + neurons
+            )
+            self.spikes += ev.size
+            for site in self.targets:
+                out.send(site, ev)
+            out.spikes.append(ev)
+            out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": "silicon",
+            "key_base": self.key_base,
+            "spikes": self.spikes,
+            "inputs": self.inputs,
+        }
+
+
+class SiliconProcessor(_SubstepNeurons):
     """DPI silicon neurons driven by weighted events from the hub; their spikes go to
     ``targets``. Each event's efficacy ``w`` (``w_byte / 255``) enters the sub-step it falls in."""
 
@@ -180,34 +228,10 @@ class SiliconProcessor(Processor):
     def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
         out = TickResult()
         n_sub = max(1, dt_us // self.substep_us)
-        mine = inbound[
-            (inbound["key"] >= self.key_base) & (inbound["key"] < self.key_base + self.size)
-        ]
-        e_exc = np.zeros((n_sub, self.size))
-        if mine.size:
-            row = np.clip((mine["t_us"] - t_us) // self.substep_us, 0, n_sub - 1)
-            np.add.at(e_exc, (row, mine["key"] - self.key_base), np.clip(mine["value"], 0.0, 1.0))
-            self.inputs += mine.size
+        e_exc = self._inputs(t_us, n_sub, inbound, 1.0, 1.0)
         self.state, raster = dpi_run(self.state, self.params, self.substep_us, n_sub, e_exc)
-        steps, neurons = np.nonzero(raster)
-        if steps.size:
-            ev = make_events(
-                t_us + steps.astype(np.int64) * self.substep_us, self.key_base + neurons
-            )
-            self.spikes += ev.size
-            for site in self.targets:
-                out.send(site, ev)
-            out.spikes.append(ev)
-            out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
+        self._emit(raster, t_us, out)
         return out
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "kind": "silicon",
-            "key_base": self.key_base,
-            "spikes": self.spikes,
-            "inputs": self.inputs,
-        }
 
 
 #: Silicon models a :class:`StepNeuronProcessor` runs: name -> (initial state, step).
@@ -219,7 +243,7 @@ STEP_MODELS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
 }
 
 
-class StepNeuronProcessor(Processor):
+class StepNeuronProcessor(_SubstepNeurons):
     """Silicon (or simulated) neurons of a model with the common ``step(state, NeuronInput,
     params, dt_us, rng)`` form (:data:`STEP_MODELS`), driven by weighted events: each event's
     value enters ``NeuronInput.w_exc`` of the sub-step it falls in, in the model's weight unit
@@ -253,40 +277,15 @@ class StepNeuronProcessor(Processor):
     def tick(self, t_us: int, dt_us: int, inbound: EventBlock) -> TickResult:
         out = TickResult()
         n_sub = max(1, dt_us // self.substep_us)
-        mine = inbound[
-            (inbound["key"] >= self.key_base) & (inbound["key"] < self.key_base + self.size)
-        ]
-        w = np.zeros((n_sub, self.size))
-        if mine.size:
-            row = np.clip((mine["t_us"] - t_us) // self.substep_us, 0, n_sub - 1)
-            values = np.clip(mine["value"].astype(np.float64), 0.0, None) * self.weight_scale
-            np.add.at(w, (row, mine["key"] - self.key_base), values)
-            self.inputs += mine.size
+        w = self._inputs(t_us, n_sub, inbound, None, self.weight_scale)
         zero = np.zeros(self.size)
         raster = np.zeros((n_sub, self.size), np.bool_)
         for k in range(n_sub):  # a handful of sub-steps per tick, each vectorised over neurons
             self.state, raster[k] = self._step(
                 self.state, NeuronInput(w[k], zero), self.params, self.substep_us, self.rng
             )
-        steps, neurons = np.nonzero(raster)
-        if steps.size:
-            ev = make_events(
-                t_us + steps.astype(np.int64) * self.substep_us, self.key_base + neurons
-            )
-            self.spikes += ev.size
-            for site in self.targets:
-                out.send(site, ev)
-            out.spikes.append(ev)
-            out.log(K.SPIKES, K.spike_block(ev["t_us"], ev["key"]))
+        self._emit(raster, t_us, out)
         return out
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "kind": "silicon",
-            "key_base": self.key_base,
-            "spikes": self.spikes,
-            "inputs": self.inputs,
-        }
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ione.events import KeyRange, make_events, make_key
-from ione.node._endpoint import Address, LinkEndpoint, kernel_drops, monotonic_us
+from ione.netem._proc import socket_drops
+from ione.node._endpoint import Address, LinkEndpoint, monotonic_us
 from ione.wire import (
     ClockEstimate,
     ClockUpdated,
@@ -170,7 +171,7 @@ async def run_peer(opts: PeerOptions) -> dict[str, Any]:
         "statistics": {k: (v.value if hasattr(v, "value") else v) for k, v in asdict(st).items()},
         "clock": None if est is None else asdict(est),
         "endpoint": asdict(endpoint.statistics()),
-        "kernel_drops": kernel_drops(port),
+        "kernel_drops": socket_drops(port),
     }
     if opts.stats_out is not None:
         opts.stats_out.write_text(json.dumps(report, indent=1))
